@@ -1,0 +1,24 @@
+// The clock, passed in so that no evaluator reads the real time itself.
+#pragma once
+
+#include <ctime>
+
+#include "core/time_window.h"
+
+namespace ringfence::core {
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual time_t now() = 0;
+};
+
+class SystemClock final : public Clock {
+public:
+    time_t now() override { return ::time(nullptr); }
+};
+
+// The host's local time (TZ applies) for a given instant.
+LocalTime local_time(time_t t);
+
+}  // namespace ringfence::core

@@ -1,0 +1,193 @@
+// IPv4/IPv6 addresses and CIDR ranges.
+#include "core/ip.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace ringfence::core {
+
+namespace {
+
+bool all_of_chars(std::string_view s, const char* allowed) {
+    for (char c : s) {
+        if (std::strchr(allowed, c) == nullptr || c == '\0') {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Strict decimal: 1..3 digits, value 0..max, no sign, no leading "0x".
+std::optional<int> parse_small_decimal(std::string_view s, int max) {
+    if (s.empty() || s.size() > 3) {
+        return std::nullopt;
+    }
+    int v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + (c - '0');
+    }
+    if (v > max) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+// Prefix length of a contiguous IPv4 netmask; nullopt if not contiguous.
+std::optional<int> mask_to_prefix(const IpAddress& mask) {
+    int prefix = 0;
+    bool seen_zero = false;
+    for (int i = 0; i < mask.size(); ++i) {
+        for (int bit = 7; bit >= 0; --bit) {
+            bool set = (mask.bytes()[i] >> bit) & 1;
+            if (set && seen_zero) {
+                return std::nullopt;
+            }
+            if (set) {
+                ++prefix;
+            } else {
+                seen_zero = true;
+            }
+        }
+    }
+    return prefix;
+}
+
+}  // namespace
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+    // Longest IPv6 text form is 45 characters ("ffff:...:255.255.255.255").
+    if (text.empty() || text.size() > 45) {
+        return std::nullopt;
+    }
+    char buf[64];
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    IpAddress a;
+    if (all_of_chars(text, "0123456789.")) {
+        if (inet_pton(AF_INET, buf, a.bytes_.data()) != 1) {
+            return std::nullopt;
+        }
+        a.family_ = Family::v4;
+        return a;
+    }
+    if (all_of_chars(text, "0123456789abcdefABCDEF:.") && text.find(':') != std::string_view::npos) {
+        if (inet_pton(AF_INET6, buf, a.bytes_.data()) != 1) {
+            return std::nullopt;
+        }
+        a.family_ = Family::v6;
+        return a;
+    }
+    return std::nullopt;
+}
+
+IpAddress IpAddress::from_v4(const uint8_t bytes[4]) {
+    IpAddress a;
+    a.family_ = Family::v4;
+    std::memcpy(a.bytes_.data(), bytes, 4);
+    return a;
+}
+
+IpAddress IpAddress::from_v6(const uint8_t bytes[16]) {
+    IpAddress a;
+    a.family_ = Family::v6;
+    std::memcpy(a.bytes_.data(), bytes, 16);
+    return a;
+}
+
+bool IpAddress::is_v4_mapped() const {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return family_ == Family::v6 && std::memcmp(bytes_.data(), prefix, 12) == 0;
+}
+
+IpAddress IpAddress::unmapped() const {
+    if (!is_v4_mapped()) {
+        return *this;
+    }
+    return from_v4(bytes_.data() + 12);
+}
+
+std::string IpAddress::to_string() const {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof buf);
+    return buf;
+}
+
+CidrRange::CidrRange(const IpAddress& base_in, int prefix_in) : base_(base_in), prefix_(prefix_in) {
+    // ::ffff:10.0.0.0/104 is the IPv4 network 10.0.0.0/8: candidates are
+    // unmapped before comparison, so the range must be too.
+    IpAddress base = base_in;
+    int prefix = prefix_in;
+    if (base.is_v4_mapped() && prefix >= 96) {
+        base = base.unmapped();
+        prefix -= 96;
+        prefix_ = prefix;
+    }
+    uint8_t masked[16];
+    std::memcpy(masked, base.bytes(), base.size());
+    for (int i = 0; i < base.size(); ++i) {
+        int bits = prefix - i * 8;
+        uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bits));
+        if ((masked[i] & ~m) != 0) {
+            had_host_bits_ = true;
+        }
+        masked[i] &= m;
+    }
+    base_ = base.is_v4() ? IpAddress::from_v4(masked) : IpAddress::from_v6(masked);
+}
+
+std::optional<CidrRange> CidrRange::parse(std::string_view text, std::string* error) {
+    size_t slash = text.find('/');
+    std::string_view addr_text = text.substr(0, slash);
+    auto addr = IpAddress::parse(addr_text);
+    if (!addr) {
+        *error = "'" + std::string(addr_text) + "' is not an IPv4 or IPv6 address";
+        return std::nullopt;
+    }
+    if (slash == std::string_view::npos) {
+        return CidrRange::host(*addr);
+    }
+    std::string_view len_text = text.substr(slash + 1);
+    if (auto len = parse_small_decimal(len_text, addr->max_prefix())) {
+        return CidrRange(*addr, *len);
+    }
+    if (addr->is_v4() && len_text.find('.') != std::string_view::npos) {
+        auto mask = IpAddress::parse(len_text);
+        if (mask && mask->is_v4()) {
+            if (auto len = mask_to_prefix(*mask)) {
+                return CidrRange(*addr, *len);
+            }
+            *error = "netmask '" + std::string(len_text) + "' is not contiguous";
+            return std::nullopt;
+        }
+    }
+    *error = "'" + std::string(len_text) + "' is not a prefix length (0.." + std::to_string(addr->max_prefix()) +
+             (addr->is_v4() ? ") or a dotted netmask" : ")");
+    return std::nullopt;
+}
+
+bool CidrRange::contains(const IpAddress& candidate) const {
+    IpAddress a = candidate.unmapped();
+    if (a.family() != base_.family()) {
+        return false;
+    }
+    int full = prefix_ / 8;
+    if (std::memcmp(a.bytes(), base_.bytes(), full) != 0) {
+        return false;
+    }
+    int rest = prefix_ % 8;
+    if (rest == 0) {
+        return true;
+    }
+    uint8_t m = static_cast<uint8_t>(0xff << (8 - rest));
+    return (a.bytes()[full] & m) == base_.bytes()[full];
+}
+
+std::string CidrRange::to_string() const {
+    return base_.to_string() + "/" + std::to_string(prefix_);
+}
+
+}  // namespace ringfence::core

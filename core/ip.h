@@ -1,0 +1,71 @@
+// IPv4/IPv6 addresses and CIDR ranges, shared by the three layers.
+// Values are valid by construction: parse functions return nullopt (with a
+// reason) instead of a half-filled address.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringfence::core {
+
+class IpAddress {
+public:
+    enum class Family : uint8_t { v4, v6 };
+
+    // Accepts dotted-quad IPv4 and RFC 4291 IPv6 text (no zone, no brackets).
+    // Length and character set are checked before inet_pton.
+    static std::optional<IpAddress> parse(std::string_view text);
+    static IpAddress from_v4(const uint8_t bytes[4]);
+    static IpAddress from_v6(const uint8_t bytes[16]);
+
+    Family family() const { return family_; }
+    bool is_v4() const { return family_ == Family::v4; }
+    // Number of significant bytes: 4 or 16.
+    int size() const { return is_v4() ? 4 : 16; }
+    int max_prefix() const { return is_v4() ? 32 : 128; }
+    const uint8_t* bytes() const { return bytes_.data(); }
+
+    // ::ffff:a.b.c.d becomes a.b.c.d; every other address is returned as is.
+    IpAddress unmapped() const;
+    bool is_v4_mapped() const;
+
+    std::string to_string() const;
+    bool operator==(const IpAddress& o) const { return family_ == o.family_ && bytes_ == o.bytes_; }
+    bool operator!=(const IpAddress& o) const { return !(*this == o); }
+
+private:
+    Family family_ = Family::v4;
+    std::array<uint8_t, 16> bytes_{};
+};
+
+// A network: base address plus prefix length. /0 matches every address of
+// its family (stock pam_access compares /0 exactly; that is a bug we fix).
+class CidrRange {
+public:
+    // "addr/len" (decimal length) or "v4addr/dotted.mask" (contiguous only),
+    // or a bare address (= /32 or /128). On failure returns nullopt and sets
+    // *error to a sentence that says what was expected.
+    static std::optional<CidrRange> parse(std::string_view text, std::string* error);
+    static CidrRange host(const IpAddress& a) { return CidrRange(a, a.max_prefix()); }
+
+    const IpAddress& base() const { return base_; }
+    int prefix_len() const { return prefix_; }
+    // True if host bits were set in the text ("10.1.2.3/8"); the range is
+    // masked anyway, lint may warn.
+    bool had_host_bits() const { return had_host_bits_; }
+
+    // v4-mapped IPv6 addresses are compared as IPv4.
+    bool contains(const IpAddress& a) const;
+    std::string to_string() const;
+
+private:
+    CidrRange(const IpAddress& base, int prefix);
+    IpAddress base_;
+    int prefix_ = 0;
+    bool had_host_bits_ = false;
+};
+
+}  // namespace ringfence::core

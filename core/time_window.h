@@ -1,0 +1,53 @@
+// pam_time-style time specifications ("Wk0800-1800", "SaSu", "!Al2200-0600",
+// "Wk0900-1700|Sa1000-1200") compiled into a value evaluated against a local
+// time. Windows are half-open [start, end) on every day; a range whose start
+// is not before its end crosses midnight and belongs to the day it starts on.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringfence::core {
+
+// Local wall-clock time: weekday 0 = Sunday .. 6 = Saturday (struct tm's
+// tm_wday) and minute of the day 0..1439.
+struct LocalTime {
+    int weekday = 0;
+    int minute = 0;
+};
+
+class TimeSpec {
+public:
+    // Parses the whole text. On failure returns nullopt, sets *error to what
+    // was expected and *error_col to the 0-based column of the problem.
+    static std::optional<TimeSpec> parse(std::string_view text, std::string* error, size_t* error_col);
+
+    bool matches(const LocalTime& t) const;
+    const std::string& text() const { return text_; }
+
+private:
+    struct Window {
+        bool negate = false;
+        uint8_t days = 0;      // bit d set = weekday d (0 = Sunday)
+        int start = 0;         // minutes since midnight, 0..1440
+        int end = 0;           // minutes since midnight, 0..1440
+        bool matches(const LocalTime& t) const;
+    };
+    enum class Op : uint8_t { first, and_op, or_op };
+    struct Term {
+        Op op = Op::first;
+        Window window;
+    };
+    std::vector<Term> terms_;
+    std::string text_;
+};
+
+// True if `token` starts the way a time spec does (optional '!', then a
+// pam_time day code). Day codes all contain a character that is not a hex
+// digit, which is what keeps a fourth field apart from an IPv6 address.
+bool looks_like_time_spec(std::string_view token);
+
+}  // namespace ringfence::core

@@ -1,0 +1,626 @@
+// The access.conf language: compile once, evaluate as a pure function.
+// Decisions follow stock pam_access (Linux-PAM 1.5.2) on well-formed files;
+// see ringfence-access.conf(5) for the deliberate differences.
+#include "pam_module/access_conf.h"
+
+#include <dirent.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace ringfence::access {
+
+using core::Diagnostic;
+using core::Diagnostics;
+using core::IpAddress;
+
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_blank(s.front())) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && is_blank(s.back())) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// A list item with its column in the line (1-based), for diagnostics.
+struct RawToken {
+    std::string_view text;
+    int column;
+};
+
+class LineCompiler {
+public:
+    LineCompiler(const core::ConfigText& file, int line_no, const std::string& line, const ParseOptions& options,
+                 Diagnostics* diags)
+        : file_(file), line_no_(line_no), line_(line), options_(options), diags_(diags) {}
+
+    // Returns false (with a diagnostic) if the line is not a valid rule.
+    bool compile(Rule* rule);
+
+private:
+    bool error(size_t offset, std::string message, std::string hint = "") {
+        Diagnostic d;
+        d.file = file_.path;
+        d.line = line_no_;
+        d.column = static_cast<int>(offset) + 1;
+        d.message = std::move(message);
+        d.source_line = line_;
+        d.hint = std::move(hint);
+        diags_->push_back(std::move(d));
+        return false;
+    }
+    size_t offset_of(std::string_view part) const { return static_cast<size_t>(part.data() - line_.data()); }
+    bool is_fieldsep(char c) const { return options_.fieldsep.find(c) != std::string::npos; }
+    bool is_listsep(char c) const { return options_.listsep.find(c) != std::string::npos; }
+
+    std::vector<RawToken> split_list(std::string_view field) const;
+    bool compile_list(std::string_view field, bool users, TokenList* out);
+    bool compile_user_token(std::string_view tok, Token* out);
+    bool compile_origin_token(std::string_view tok, Token* out);
+
+    const core::ConfigText& file_;
+    int line_no_;
+    const std::string& line_;
+    const ParseOptions& options_;
+    Diagnostics* diags_;
+};
+
+std::vector<RawToken> LineCompiler::split_list(std::string_view field) const {
+    std::vector<RawToken> out;
+    size_t i = 0;
+    while (i < field.size()) {
+        while (i < field.size() && is_listsep(field[i])) {
+            ++i;
+        }
+        size_t start = i;
+        while (i < field.size() && !is_listsep(field[i])) {
+            ++i;
+        }
+        // With a listsep that has no blanks, " root" is still "root": stock
+        // pam_access keeps the blanks and then never matches (a bug).
+        std::string_view tok = trim(field.substr(start, i - start));
+        if (!tok.empty()) {
+            out.push_back(RawToken{tok, static_cast<int>(offset_of(tok))});
+        }
+    }
+    return out;
+}
+
+bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
+    out->text = std::string(tok);
+    size_t hash = tok.find('#');
+    if (hash != std::string_view::npos) {
+        return error(offset_of(tok) + hash, "'#' in the users field",
+                     "'#' starts a comment only at the beginning of a line; put the comment on its own line");
+    }
+    if (tok.front() == '(' || tok.back() == ')') {
+        if (tok.size() < 3 || tok.front() != '(' || tok.back() != ')') {
+            return error(offset_of(tok), "'" + std::string(tok) + "' is not a group: expected (groupname)");
+        }
+        out->kind = Token::Kind::group;
+        out->value = std::string(tok.substr(1, tok.size() - 2));
+        return true;
+    }
+    // user@host: skip leading '@'s, then split at the next '@'.
+    size_t lead = 0;
+    while (lead < tok.size() && tok[lead] == '@') {
+        ++lead;
+    }
+    size_t at = tok.find('@', lead);
+    if (at != std::string_view::npos) {
+        std::string_view user_part = tok.substr(0, at);
+        std::string_view host_part = tok.substr(at + 1);
+        if (user_part.size() == lead || host_part.empty()) {
+            return error(offset_of(tok), "'" + std::string(tok) + "' is not user@host: a part is empty");
+        }
+        auto u = std::make_shared<Token>();
+        auto h = std::make_shared<Token>();
+        if (!compile_user_token(user_part, u.get()) || !compile_origin_token(host_part, h.get())) {
+            return false;
+        }
+        if (h->kind == Token::Kind::local) {
+            return error(offset_of(host_part), "LOCAL cannot follow '@': the host part names this host",
+                         "write the host name, a .domain, a network or ALL");
+        }
+        out->kind = Token::Kind::user_at_host;
+        out->user_part = std::move(u);
+        out->host_part = std::move(h);
+        return true;
+    }
+    if (lead >= 2) {
+        if (tok.size() == 2) {
+            return error(offset_of(tok), "'@@' needs a netgroup name");
+        }
+        out->kind = Token::Kind::host_netgroup;
+        out->value = std::string(tok.substr(2));
+        return true;
+    }
+    if (lead == 1) {
+        if (tok.size() == 1) {
+            return error(offset_of(tok), "'@' needs a " + std::string(options_.atgroup ? "group" : "netgroup") + " name");
+        }
+        out->kind = options_.atgroup ? Token::Kind::group : Token::Kind::netgroup;
+        out->value = std::string(tok.substr(1));
+        return true;
+    }
+    if (iequals(tok, "ALL")) {
+        out->kind = Token::Kind::all;
+        return true;
+    }
+    out->kind = Token::Kind::name;
+    out->value = std::string(tok);
+    return true;
+}
+
+bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
+    out->text = std::string(tok);
+    size_t hash = tok.find('#');
+    if (hash != std::string_view::npos) {
+        return error(offset_of(tok) + hash, "'#' in the origins field",
+                     "'#' starts a comment only at the beginning of a line; put the comment on its own line");
+    }
+    if (tok.front() == '@') {
+        if (tok.size() == 1) {
+            return error(offset_of(tok), "'@' needs a netgroup name");
+        }
+        out->kind = Token::Kind::netgroup;
+        out->value = std::string(tok.substr(1));
+        return true;
+    }
+    if (iequals(tok, "ALL")) {
+        out->kind = Token::Kind::all;
+        return true;
+    }
+    if (iequals(tok, "LOCAL")) {
+        out->kind = Token::Kind::local;
+        return true;
+    }
+    if (tok.front() == '.') {
+        if (tok.size() == 1) {
+            return error(offset_of(tok), "'.' alone is not a domain", "write .example.com");
+        }
+        out->kind = Token::Kind::domain;
+        out->value = std::string(tok);
+        return true;
+    }
+    bool digits_and_dots = tok.find_first_not_of("0123456789.") == std::string_view::npos;
+    if (tok.back() == '.') {
+        // "192.168." : one to three decimal octets, each followed by a dot.
+        bool ok = digits_and_dots;
+        int octets = 0;
+        size_t i = 0;
+        while (ok && i < tok.size()) {
+            size_t dot = tok.find('.', i);
+            std::string_view oct = tok.substr(i, dot - i);
+            ok = !oct.empty() && oct.size() <= 3 && std::stoi(std::string(oct)) <= 255;
+            ++octets;
+            i = dot + 1;
+        }
+        if (!ok || octets > 3) {
+            return error(offset_of(tok), "'" + std::string(tok) + "' is not a network prefix",
+                         digits_and_dots ? "a prefix has one to three octets, like 10. or 192.168.1."
+                                         : "a network prefix is numeric, like 192.168.; for a host name drop the "
+                                           "trailing dot");
+        }
+        out->kind = Token::Kind::v4_prefix;
+        out->value = std::string(tok);
+        return true;
+    }
+    if (tok.find('/') != std::string_view::npos && tok.find_first_not_of("0123456789abcdefABCDEF:./") ==
+                                                       std::string_view::npos) {
+        std::string why;
+        auto range = core::CidrRange::parse(tok, &why);
+        if (!range) {
+            return error(offset_of(tok), "'" + std::string(tok) + "' is not a network: " + why,
+                         "write address/prefix-length, like 10.0.0.0/8 or 2001:db8::/32");
+        }
+        out->kind = Token::Kind::network;
+        out->network = *range;
+        return true;
+    }
+    if (auto addr = IpAddress::parse(tok)) {
+        out->kind = Token::Kind::network;
+        out->network = core::CidrRange::host(*addr);
+        return true;
+    }
+    if (digits_and_dots) {
+        return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv4 address",
+                     "for a network prefix end it with a dot (10.0.), or write a CIDR (10.0.0.0/16)");
+    }
+    if (tok.find(':') != std::string_view::npos) {
+        // X displays (":0", ":1.0") are tty names; anything else with ':' is
+        // a broken IPv6 address or a misplaced field.
+        bool display = tok.front() == ':' && tok.size() > 1 &&
+                       tok.find_first_not_of("0123456789.", 1) == std::string_view::npos;
+        if (!display) {
+            if (tok.find_first_not_of(":") == std::string_view::npos) {
+                return error(offset_of(tok), "stray '" + std::string(tok) + "' in the origins field",
+                             "a time field must be last and look like Wk0800-1800");
+            }
+            return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv6 address or an X display",
+                         "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");
+        }
+    }
+    out->kind = Token::Kind::name;
+    out->value = std::string(tok);
+    return true;
+}
+
+bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* out) {
+    out->text = std::string(trim(field));
+    out->parts.emplace_back();
+    std::vector<RawToken> toks = split_list(field);
+    const char* what = users ? "users" : "origins";
+    for (size_t i = 0; i < toks.size(); ++i) {
+        const RawToken& t = toks[i];
+        if (iequals(t.text, "EXCEPT")) {
+            if (out->parts.back().empty()) {
+                return error(static_cast<size_t>(t.column),
+                             std::string("EXCEPT must follow at least one entry in the ") + what + " field");
+            }
+            if (i + 1 == toks.size()) {
+                return error(static_cast<size_t>(t.column),
+                             std::string("EXCEPT must be followed by at least one entry in the ") + what + " field");
+            }
+            out->parts.emplace_back();
+            continue;
+        }
+        Token tok;
+        bool ok = users ? compile_user_token(t.text, &tok) : compile_origin_token(t.text, &tok);
+        if (!ok) {
+            return false;
+        }
+        out->parts.back().push_back(std::move(tok));
+    }
+    if (out->parts.front().empty()) {
+        return error(offset_of(field), std::string("empty ") + what + " field",
+                     users ? "name users, (groups) or ALL" : "name origins (ALL, LOCAL, ttys, hosts, networks)");
+    }
+    return true;
+}
+
+bool LineCompiler::compile(Rule* rule) {
+    std::string_view s(line_);
+    // permission : users : origins [: times]
+    size_t sep1 = std::string_view::npos;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (is_fieldsep(s[i])) {
+            sep1 = i;
+            break;
+        }
+    }
+    if (sep1 == std::string_view::npos) {
+        return error(0, "expected 'permission " + options_.fieldsep.substr(0, 1) + " users " +
+                            options_.fieldsep.substr(0, 1) + " origins', found no field separator");
+    }
+    size_t sep2 = std::string_view::npos;
+    for (size_t i = sep1 + 1; i < s.size(); ++i) {
+        if (is_fieldsep(s[i])) {
+            sep2 = i;
+            break;
+        }
+    }
+    if (sep2 == std::string_view::npos) {
+        return error(sep1, "expected a third field (origins) after the users field");
+    }
+    std::string_view perm = trim(s.substr(0, sep1));
+    if (perm != "+" && perm != "-") {
+        return error(offset_of(perm.empty() ? s : perm),
+                     "the first field must be '+' (allow) or '-' (deny), found '" + std::string(perm) + "'");
+    }
+    rule->allow = perm == "+";
+    std::string_view users = s.substr(sep1 + 1, sep2 - sep1 - 1);
+    std::string_view rest = s.substr(sep2 + 1);
+
+    // Optional fourth field: text after the last field separator that starts
+    // like a time spec (a day code). IPv6 addresses and X displays cannot:
+    // every day code has a character that is not a hex digit.
+    std::string_view origins = rest;
+    for (size_t i = rest.size(); i-- > 0;) {
+        if (is_fieldsep(rest[i])) {
+            std::string_view tail = trim(rest.substr(i + 1));
+            if (core::looks_like_time_spec(tail)) {
+                std::string why;
+                size_t col = 0;
+                auto spec = core::TimeSpec::parse(tail, &why, &col);
+                if (!spec) {
+                    return error(offset_of(tail) + col, "bad time field: " + why,
+                                 "examples: Wk0800-1800, SaSu, !Al2200-0600, Wk0900-1700|Sa1000-1200");
+                }
+                rule->times = std::move(*spec);
+                origins = rest.substr(0, i);
+            }
+            break;
+        }
+    }
+    if (!compile_list(users, true, &rule->users) || !compile_list(origins, false, &rule->origins)) {
+        return false;
+    }
+    return true;
+}
+
+// ---- evaluation ----
+
+class Evaluator {
+public:
+    Evaluator(const Request& r, Environment& env) : req_(r), env_(env), origin_(origin_of(r)) {}
+
+    const Origin& origin() const { return origin_; }
+
+    bool rule_matches(const Rule& rule) {
+        if (rule.times && !rule.times->matches(req_.when)) {
+            return false;
+        }
+        return list_matches(rule.users, true) && list_matches(rule.origins, false);
+    }
+
+private:
+    // A EXCEPT B EXCEPT C = A and not (B and not C); stop at the first part
+    // that does not match.
+    bool list_matches(const TokenList& list, bool users) {
+        bool negate = false;
+        for (const auto& part : list.parts) {
+            bool any = false;
+            for (const Token& t : part) {
+                if (users ? user_matches(t) : origin_matches(t, origin_.text, origin_.remote, false)) {
+                    any = true;
+                    break;
+                }
+            }
+            if (!any) {
+                return negate;
+            }
+            negate = !negate;
+        }
+        return negate;
+    }
+
+    bool in_group(const std::string& name) const {
+        const auto& g = req_.user->groups;
+        return std::find(g.begin(), g.end(), name) != g.end();
+    }
+
+    const char* domain() {
+        if (!domain_loaded_) {
+            domain_ = env_.identity.nis_domain();
+            domain_loaded_ = true;
+        }
+        return domain_.empty() ? nullptr : domain_.c_str();
+    }
+
+    const std::string& host_name() {
+        if (!host_loaded_) {
+            host_ = env_.identity.host_name();
+            host_loaded_ = true;
+        }
+        return host_;
+    }
+
+    bool user_matches(const Token& t) {
+        const core::UserInfo& u = *req_.user;
+        switch (t.kind) {
+            case Token::Kind::all:
+                return true;
+            case Token::Kind::name:
+                return iequals(t.value, u.name) || (!nodefgroup_ && in_group(t.value));
+            case Token::Kind::group:
+                return in_group(t.value);
+            case Token::Kind::netgroup:
+                return env_.identity.in_netgroup(t.value, nullptr, u.name.c_str(), domain());
+            case Token::Kind::host_netgroup:
+                return !host_name().empty() &&
+                       env_.identity.in_netgroup(t.value, host_name().c_str(), u.name.c_str(), domain());
+            case Token::Kind::user_at_host:
+                return user_matches(*t.user_part) && !host_name().empty() &&
+                       origin_matches(*t.host_part, host_name(), true, true);
+            default:
+                return false;
+        }
+    }
+
+    const std::vector<IpAddress>& addresses_of(const std::string& name, bool self) {
+        auto& cache = self ? self_addrs_ : from_addrs_;
+        bool& loaded = self ? self_loaded_ : from_loaded_;
+        if (!loaded) {
+            loaded = true;
+            if (auto a = IpAddress::parse(name)) {
+                cache.push_back(a->unmapped());
+            } else {
+                for (const IpAddress& x : env_.dns.resolve(name)) {
+                    cache.push_back(x.unmapped());
+                }
+            }
+        }
+        return cache;
+    }
+
+    bool origin_matches(const Token& t, const std::string& from, bool remote, bool self) {
+        if (t.kind == Token::Kind::netgroup) {
+            return env_.identity.in_netgroup(t.value, from.c_str(), nullptr, domain());
+        }
+        if (t.kind == Token::Kind::all || iequals(t.text, from)) {
+            return true;
+        }
+        if (t.kind == Token::Kind::local) {
+            return !remote;
+        }
+        if (!remote) {
+            return false;
+        }
+        switch (t.kind) {
+            case Token::Kind::domain:
+                return from.size() > t.value.size() && iends_with(from, t.value);
+            case Token::Kind::v4_prefix:
+                for (const IpAddress& a : addresses_of(from, self)) {
+                    if (a.is_v4() && (a.to_string() + ".").compare(0, t.value.size(), t.value) == 0) {
+                        return true;
+                    }
+                }
+                return false;
+            case Token::Kind::network:
+                for (const IpAddress& a : addresses_of(from, self)) {
+                    if (t.network->contains(a)) {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
+public:
+    bool nodefgroup_ = false;
+
+private:
+    const Request& req_;
+    Environment& env_;
+    Origin origin_;
+    std::string domain_, host_;
+    bool domain_loaded_ = false, host_loaded_ = false;
+    std::vector<IpAddress> from_addrs_, self_addrs_;
+    bool from_loaded_ = false, self_loaded_ = false;
+};
+
+}  // namespace
+
+std::string Rule::location() const { return file + ":" + std::to_string(line); }
+
+std::string Decision::explanation() const {
+    switch (verdict) {
+        case Verdict::allow:
+            return "allowed by " + rule->location();
+        case Verdict::deny:
+            return "denied by " + rule->location();
+        case Verdict::no_match:
+            break;
+    }
+    return "no rule matched (allowed, as pam_access)";
+}
+
+Origin origin_of(const Request& r) {
+    Origin o;
+    if (!r.rhost.empty()) {
+        o.text = r.rhost;
+        o.remote = true;
+        return o;
+    }
+    if (r.tty) {
+        o.text = *r.tty;
+        if (!o.text.empty() && o.text[0] == '/') {
+            // "/dev/tty1" -> "tty1", "/dev/pts/0" -> "pts/0", "/x" -> "x"
+            size_t second = o.text.find('/', 1);
+            o.text = second == std::string::npos ? o.text.substr(1) : o.text.substr(second + 1);
+        }
+        return o;
+    }
+    o.text = r.service;
+    return o;
+}
+
+std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText>& files,
+                                              const ParseOptions& options, Diagnostics* diags) {
+    auto policy = std::make_shared<Policy>();
+    size_t errors_before = diags->size();
+    if (options.fieldsep.empty() || options.listsep.empty()) {
+        Diagnostic d;
+        d.file = "module options";
+        d.message = options.fieldsep.empty() ? "fieldsep= must not be empty" : "listsep= must not be empty";
+        diags->push_back(std::move(d));
+    }
+    for (const core::ConfigText& file : files) {
+        int line_no = 0;
+        for (const std::string& raw : file.lines) {
+            ++line_no;
+            std::string_view t = trim(raw);
+            if (t.empty() || t.front() == '#') {
+                continue;
+            }
+            Rule rule;
+            rule.file = file.path;
+            rule.line = line_no;
+            rule.source = raw;
+            LineCompiler lc(file, line_no, raw, options, diags);
+            if (lc.compile(&rule)) {
+                policy->rules_.push_back(std::move(rule));
+            }
+        }
+    }
+    policy->nodefgroup_ = options.nodefgroup;
+    policy->valid_ = !core::has_errors(Diagnostics(diags->begin() + static_cast<long>(errors_before), diags->end()));
+    return policy;
+}
+
+Decision Policy::evaluate(const Request& request, Environment& env) const {
+    Evaluator ev(request, env);
+    ev.nodefgroup_ = nodefgroup_;
+    Decision d;
+    d.origin = ev.origin().text;
+    d.remote = ev.origin().remote;
+    for (const Rule& rule : rules_) {
+        if (ev.rule_matches(rule)) {
+            d.verdict = rule.allow ? Verdict::allow : Verdict::deny;
+            d.rule = &rule;
+            return d;
+        }
+    }
+    return d;
+}
+
+PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+    PolicySource src;
+    std::vector<std::string> paths{main_file};
+    if (use_dropins) {
+        src.stamps.emplace_back(dropin_dir, core::stamp_of(dropin_dir));
+        std::vector<std::string> names;
+        if (DIR* d = opendir(dropin_dir.c_str())) {
+            while (struct dirent* e = readdir(d)) {
+                std::string n = e->d_name;
+                if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0) {
+                    names.push_back(n);
+                }
+            }
+            closedir(d);
+        }
+        std::sort(names.begin(), names.end());
+        for (const std::string& n : names) {
+            paths.push_back(dropin_dir + "/" + n);
+        }
+    }
+    for (const std::string& p : paths) {
+        core::ReadResult r = core::read_config_file(p);
+        src.stamps.emplace_back(p, r.status == core::ReadStatus::ok ? r.text.stamp : core::stamp_of(p));
+        if (r.status == core::ReadStatus::ok) {
+            src.files.push_back(std::move(r.text));
+        } else if (r.status == core::ReadStatus::error) {
+            src.ok = false;
+            src.diags.push_back(std::move(r.error));
+        }
+    }
+    return src;
+}
+
+}  // namespace ringfence::access

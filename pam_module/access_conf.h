@@ -1,0 +1,130 @@
+// The access.conf language: pam_access's file format plus an optional fourth
+// field for the time of day. Text is compiled once into an immutable Policy;
+// a Request is then evaluated as a pure function of the policy, the request
+// and the lookups passed in (identity, DNS).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config_file.h"
+#include "core/diagnostic.h"
+#include "core/identity.h"
+#include "core/ip.h"
+#include "core/name_service.h"
+#include "core/time_window.h"
+
+namespace ringfence::access {
+
+struct ParseOptions {
+    std::string fieldsep = ":";     // every character separates fields
+    std::string listsep = ", \t";   // every character separates list items
+    bool nodefgroup = false;        // bare names are user names only
+    bool atgroup = false;           // "@name" is the UNIX group name, not a netgroup
+};
+
+// One list item, compiled. Which kinds can appear depends on the field.
+struct Token {
+    enum class Kind {
+        all,            // ALL
+        local,          // LOCAL (origins)
+        name,           // users: user name, or group name unless nodefgroup;
+                        // origins: tty, service, display or host name (exact, case-insensitive)
+        group,          // (group), or @group with atgroup
+        netgroup,       // @netgroup
+        host_netgroup,  // @@netgroup (users: this host and this user)
+        user_at_host,   // user@host (users field)
+        domain,         // .example.com (origins)
+        v4_prefix,      // 192.168. (origins)
+        network,        // address, addr/len, addr/mask (origins)
+    };
+    Kind kind = Kind::name;
+    std::string text;                          // as written
+    std::string value;                         // name without decoration
+    std::optional<core::CidrRange> network;    // Kind::network
+    std::shared_ptr<const Token> user_part;    // Kind::user_at_host
+    std::shared_ptr<const Token> host_part;    // Kind::user_at_host
+};
+
+// "A EXCEPT B EXCEPT C" = A and not (B and not C); each part is an OR.
+struct TokenList {
+    std::vector<std::vector<Token>> parts;
+    std::string text;
+};
+
+struct Rule {
+    bool allow = false;
+    TokenList users;
+    TokenList origins;
+    std::optional<core::TimeSpec> times;  // absent: every time
+    std::string file;
+    int line = 0;
+    std::string source;                   // the line as written
+    std::string location() const;         // "file:line"
+};
+
+struct Request {
+    const core::UserInfo* user = nullptr;  // must exist: unknown users never reach evaluation
+    std::string rhost;                     // PAM_RHOST ("" = none)
+    std::optional<std::string> tty;        // PAM_TTY after the ttyname(0) fallback; nullopt = none
+    std::string service;                   // PAM_SERVICE
+    core::LocalTime when;
+};
+
+struct Environment {
+    core::Identity& identity;
+    core::NameService& dns;
+};
+
+enum class Verdict { allow, deny, no_match };
+
+struct Decision {
+    Verdict verdict = Verdict::no_match;
+    const Rule* rule = nullptr;   // the deciding rule, null on no_match
+    std::string origin;           // what the origins field was compared with
+    bool remote = false;          // origin came from PAM_RHOST
+    std::string explanation() const;
+};
+
+// Where the origin comes from, exactly as pam_access: PAM_RHOST if set and
+// non-empty; else PAM_TTY with a leading "/xxx/" removed; else the service.
+struct Origin {
+    std::string text;
+    bool remote = false;
+};
+Origin origin_of(const Request& r);
+
+class Policy {
+public:
+    // Compiles the files in order (access.conf, then access.d/*.conf). Any
+    // error is added to *diags and makes the policy invalid: valid() false.
+    static std::shared_ptr<const Policy> compile(const std::vector<core::ConfigText>& files,
+                                                 const ParseOptions& options, core::Diagnostics* diags);
+
+    bool valid() const { return valid_; }
+    const std::vector<Rule>& rules() const { return rules_; }
+
+    // First matching rule decides; no match = Verdict::no_match (pam_access
+    // then allows). Must not be called on an invalid policy.
+    Decision evaluate(const Request& request, Environment& env) const;
+
+private:
+    std::vector<Rule> rules_;
+    bool valid_ = false;
+    bool nodefgroup_ = false;
+};
+
+// The files a policy is made of: the main file, then (when use_dropins) the
+// sorted *.conf files in dropin_dir. Missing files are skipped, as pam_access
+// does; unreadable or untrusted ones are errors.
+struct PolicySource {
+    std::vector<core::ConfigText> files;
+    std::vector<std::pair<std::string, core::FileStamp>> stamps;  // every path looked at, for reload
+    core::Diagnostics diags;
+    bool ok = true;  // false: a file could not be read safely
+};
+PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir);
+
+}  // namespace ringfence::access

@@ -1,0 +1,285 @@
+// pam_ringfence.so: the PAM adapter. Gathers the request from PAM items and
+// NSS, evaluates the cached compiled policy, maps the decision to a PAM
+// return code and logs. It never parses anything itself and never lets an
+// exception cross the C boundary.
+#include <pthread.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/identity.h"
+#include "core/name_service.h"
+#include "pam_module/access_conf.h"
+
+namespace ringfence::pam {
+
+namespace {
+
+using access::Decision;
+using access::Policy;
+using access::Verdict;
+using core::escape_for_log;
+
+constexpr const char* kDefaultFile = "/etc/security/access.conf";
+constexpr const char* kDropinDir = "/etc/security/access.d";
+
+struct ModuleConfig {
+    access::ParseOptions parse;
+    std::string file = kDefaultFile;
+    bool accessfile_given = false;
+    bool debug = false;
+    bool quiet_log = false;
+    bool nodns = false;
+    std::string bad_option;  // first unknown option, if any
+};
+
+ModuleConfig parse_args(int argc, const char** argv) {
+    ModuleConfig c;
+    for (int i = 0; i < argc; ++i) {
+        const char* a = argv[i];
+        if (a == nullptr) {
+            continue;
+        }
+        if (std::strncmp(a, "accessfile=", 11) == 0) {
+            c.file = a + 11;
+            c.accessfile_given = true;
+        } else if (std::strncmp(a, "fieldsep=", 9) == 0) {
+            c.parse.fieldsep = a + 9;
+        } else if (std::strncmp(a, "listsep=", 8) == 0) {
+            c.parse.listsep = a + 8;
+        } else if (std::strcmp(a, "debug") == 0) {
+            c.debug = true;
+        } else if (std::strcmp(a, "nodefgroup") == 0) {
+            c.parse.nodefgroup = true;
+        } else if (std::strcmp(a, "atgroup") == 0) {
+            c.parse.atgroup = true;
+        } else if (std::strcmp(a, "nodns") == 0) {
+            c.nodns = true;
+        } else if (std::strcmp(a, "quiet_log") == 0) {
+            c.quiet_log = true;
+        } else if (std::strcmp(a, "noaudit") == 0) {
+            // Accepted for pam_access compatibility; this module writes no
+            // audit records (see pam_ringfence(8)).
+        } else if (c.bad_option.empty()) {
+            c.bad_option = a;
+        }
+    }
+    return c;
+}
+
+// The compiled policy, kept for the life of the process (the module is
+// linked -z nodelete so this survives pam_end) and rebuilt when any file it
+// was read from changes. Plain pointer + pthread mutex: no static object
+// with a constructor or destructor in the module.
+struct Cached {
+    std::string key;
+    access::PolicySource source;
+    std::shared_ptr<const Policy> policy;
+    core::Diagnostics diags;
+};
+
+pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+Cached* g_cache = nullptr;
+
+std::string cache_key(const ModuleConfig& c) {
+    return c.file + '\n' + (c.accessfile_given ? "1" : "0") + '\n' + c.parse.fieldsep + '\n' + c.parse.listsep +
+           '\n' + (c.parse.nodefgroup ? "1" : "0") + (c.parse.atgroup ? "1" : "0");
+}
+
+bool still_fresh(const Cached& c) {
+    for (const auto& [path, stamp] : c.source.stamps) {
+        if (core::stamp_of(path) != stamp) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct Loaded {
+    std::shared_ptr<const Policy> policy;  // null or invalid: refuse
+    core::Diagnostics diags;
+    bool main_missing = false;
+};
+
+Loaded load_policy(const ModuleConfig& cfg) {
+    std::string key = cache_key(cfg);
+    pthread_mutex_lock(&g_cache_lock);
+    struct Unlock {
+        ~Unlock() { pthread_mutex_unlock(&g_cache_lock); }
+    } unlock;
+    if (g_cache == nullptr || g_cache->key != key || !still_fresh(*g_cache)) {
+        auto fresh = std::make_unique<Cached>();
+        fresh->key = key;
+        fresh->source = access::read_policy_files(cfg.file, !cfg.accessfile_given, kDropinDir);
+        fresh->diags = fresh->source.diags;
+        if (fresh->source.ok) {
+            fresh->policy = Policy::compile(fresh->source.files, cfg.parse, &fresh->diags);
+        }
+        delete g_cache;
+        g_cache = fresh.release();
+    }
+    Loaded out;
+    out.policy = g_cache->policy;
+    out.diags = g_cache->diags;
+    out.main_missing = g_cache->source.files.empty() || g_cache->source.files.front().path != cfg.file;
+    return out;
+}
+
+const char* item_string(pam_handle_t* pamh, int item) {
+    const void* v = nullptr;
+    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS) {
+        return nullptr;
+    }
+    return static_cast<const char*>(v);
+}
+
+void log_policy_errors(pam_handle_t* pamh, const core::Diagnostics& diags) {
+    int shown = 0;
+    int errors = 0;
+    for (const core::Diagnostic& d : diags) {
+        if (d.severity != core::Severity::error) {
+            continue;
+        }
+        ++errors;
+        if (shown < 3) {
+            pam_syslog(pamh, LOG_ERR, "%s", escape_for_log(d.one_line(), 400).c_str());
+            ++shown;
+        }
+    }
+    if (errors > shown) {
+        pam_syslog(pamh, LOG_ERR, "... and %d more errors; run 'ringfence lint' for all of them", errors - shown);
+    }
+    pam_syslog(pamh, LOG_ERR, "policy is invalid: refusing every login until it is fixed");
+}
+
+int check_access(pam_handle_t* pamh, int argc, const char** argv) {
+    ModuleConfig cfg = parse_args(argc, argv);
+    if (!cfg.bad_option.empty()) {
+        pam_syslog(pamh, LOG_ERR, "unrecognized option [%s]: refusing access (fix the PAM configuration)",
+                   escape_for_log(cfg.bad_option).c_str());
+        return PAM_PERM_DENIED;
+    }
+
+    const char* user_name = nullptr;
+    if (pam_get_user(pamh, &user_name, nullptr) != PAM_SUCCESS || user_name == nullptr || *user_name == '\0') {
+        pam_syslog(pamh, LOG_NOTICE, "cannot determine user name");
+        return PAM_USER_UNKNOWN;
+    }
+
+    access::Request req;
+    const char* rhost = item_string(pamh, PAM_RHOST);
+    req.rhost = rhost != nullptr ? rhost : "";
+    if (req.rhost.empty()) {
+        const char* tty = item_string(pamh, PAM_TTY);
+        if (tty == nullptr) {
+            // As pam_access: fall back to the controlling tty of stdin and
+            // record it for later modules.
+            tty = ttyname(STDIN_FILENO);
+            if (tty != nullptr && pam_set_item(pamh, PAM_TTY, tty) != PAM_SUCCESS) {
+                return PAM_ABORT;
+            }
+            tty = item_string(pamh, PAM_TTY);
+        }
+        if (tty != nullptr) {
+            req.tty = std::string(tty);
+        }
+    }
+    const char* service = item_string(pamh, PAM_SERVICE);
+    req.service = service != nullptr ? service : "";
+    if (req.rhost.empty() && !req.tty && req.service.empty()) {
+        pam_syslog(pamh, LOG_ERR, "cannot find the origin: no rhost, tty or service");
+        return PAM_ABORT;
+    }
+
+    core::SystemIdentity identity;
+    std::optional<core::UserInfo> user = identity.lookup_user(user_name);
+    if (!user) {
+        if (cfg.debug) {
+            pam_syslog(pamh, LOG_DEBUG, "user '%s' is unknown", escape_for_log(user_name).c_str());
+        }
+        return PAM_USER_UNKNOWN;
+    }
+    req.user = &*user;
+
+    Loaded loaded = load_policy(cfg);
+    if (cfg.accessfile_given && loaded.main_missing && loaded.diags.empty()) {
+        pam_syslog(pamh, LOG_ERR, "failed to open accessfile=[%s]", escape_for_log(cfg.file, 400).c_str());
+        return PAM_ABORT;
+    }
+    if (!loaded.policy || !loaded.policy->valid()) {
+        log_policy_errors(pamh, loaded.diags);
+        return PAM_PERM_DENIED;
+    }
+
+    core::SystemClock clock;
+    req.when = core::local_time(clock.now());
+    core::SystemNameService dns;
+    core::NoNameService no_dns;
+    access::Environment env{identity, cfg.nodns ? static_cast<core::NameService&>(no_dns)
+                                                : static_cast<core::NameService&>(dns)};
+    Decision d = loaded.policy->evaluate(req, env);
+
+    if (d.verdict == Verdict::deny) {
+        if (!cfg.quiet_log) {
+            pam_syslog(pamh, LOG_ERR, "access denied for user '%s' from '%s' (%s)",
+                       escape_for_log(user->name).c_str(), escape_for_log(d.origin).c_str(),
+                       escape_for_log(d.rule->location(), 400).c_str());
+        }
+        return PAM_PERM_DENIED;
+    }
+    if (cfg.debug) {
+        pam_syslog(pamh, LOG_DEBUG, "access granted for user '%s' from '%s': %s", escape_for_log(user->name).c_str(),
+                   escape_for_log(d.origin).c_str(), escape_for_log(d.explanation(), 400).c_str());
+    }
+    return PAM_SUCCESS;
+}
+
+int guarded(pam_handle_t* pamh, int argc, const char** argv) noexcept {
+    try {
+        return check_access(pamh, argc, argv);
+    } catch (const std::exception& e) {
+        pam_syslog(pamh, LOG_CRIT, "internal error: %s: refusing access", e.what());
+    } catch (...) {
+        pam_syslog(pamh, LOG_CRIT, "internal error: refusing access");
+    }
+    return PAM_SERVICE_ERR;
+}
+
+}  // namespace
+}  // namespace ringfence::pam
+
+// Built with -fvisibility=hidden; these six are the module's whole ABI (the
+// version script says the same, and a test checks it).
+#define RINGFENCE_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+RINGFENCE_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return ringfence::pam::guarded(pamh, argc, argv);
+}
+
+RINGFENCE_EXPORT int pam_sm_setcred(pam_handle_t* pamh, int flags, int argc, const char** argv) { return PAM_IGNORE; }
+
+RINGFENCE_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return ringfence::pam::guarded(pamh, argc, argv);
+}
+
+RINGFENCE_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return ringfence::pam::guarded(pamh, argc, argv);
+}
+
+RINGFENCE_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return ringfence::pam::guarded(pamh, argc, argv);
+}
+
+RINGFENCE_EXPORT int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+    return ringfence::pam::guarded(pamh, argc, argv);
+}
+
+}  // extern "C"
