@@ -1,0 +1,104 @@
+// Fuzz target: the access.conf compiler and evaluator, plus the core
+// parsers it uses. Parse, then evaluate for fixed requests against fake
+// lookups, then render every diagnostic. Built with libFuzzer when
+// RINGFENCE_FUZZ=ON; otherwise replay_main.cc replays the corpus as a test.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/time_window.h"
+#include "pam_module/access_conf.h"
+
+namespace {
+
+using namespace ringfence;
+
+class FakeIdentity : public core::Identity {
+public:
+    std::optional<core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    bool in_netgroup(const std::string& ng, const char* host, const char* user, const char*) override {
+        return ng == "admins" && (user == nullptr || std::string(user) == "alice") &&
+               (host == nullptr || std::string(host) == "10.1.2.3");
+    }
+    std::string host_name() override { return "esx01.example.com"; }
+    std::string nis_domain() override { return ""; }
+};
+
+class FakeDns : public core::NameService {
+public:
+    std::vector<core::IpAddress> resolve(const std::string& host) override {
+        if (host == "esx01.example.com" || host == "ws.example.com") {
+            return {*core::IpAddress::parse("10.1.2.3"), *core::IpAddress::parse("2001:db8::3")};
+        }
+        return {};
+    }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size == 0) {
+        return 0;
+    }
+    // The first byte picks module options, the rest is the file.
+    uint8_t flags = data[0];
+    std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+
+    std::string why;
+    size_t col = 0;
+    (void)core::TimeSpec::parse(text.substr(0, 200), &why, &col);
+    (void)core::CidrRange::parse(text.substr(0, 64), &why);
+
+    core::ConfigText file;
+    file.path = "fuzz.conf";
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t nl = text.find('\n', start);
+        if (nl == std::string::npos) {
+            file.lines.push_back(text.substr(start));
+            break;
+        }
+        file.lines.push_back(text.substr(start, nl - start));
+        start = nl + 1;
+    }
+    access::ParseOptions opt;
+    opt.atgroup = flags & 1;
+    opt.nodefgroup = flags & 2;
+    if (flags & 4) {
+        opt.fieldsep = "|";
+    }
+    if (flags & 8) {
+        opt.listsep = ",";
+    }
+    core::Diagnostics diags;
+    auto policy = access::Policy::compile({file}, opt, &diags);
+    for (const auto& d : diags) {
+        (void)d.full();
+    }
+    if (!policy->valid()) {
+        return 0;
+    }
+
+    core::UserInfo alice{"alice", 1000, 1000, {1000, 2000}, {"alice", "vmadmins"}};
+    core::UserInfo root{"root", 0, 0, {0}, {"root"}};
+    FakeIdentity identity;
+    FakeDns dns;
+    access::Environment env{identity, dns};
+    const char* rhosts[] = {"", "10.1.2.3", "2001:db8::3", "::ffff:192.168.1.5", "ws.example.com", "unknown.test"};
+    for (const core::UserInfo* u : {&alice, &root}) {
+        for (const char* rhost : rhosts) {
+            access::Request req;
+            req.user = u;
+            req.rhost = rhost;
+            req.tty = std::string("/dev/tty1");
+            req.service = "sshd";
+            req.when = core::LocalTime{flags % 7, (flags * 37) % 1440};
+            access::Decision d = policy->evaluate(req, env);
+            (void)d.explanation();
+        }
+    }
+    return 0;
+}
