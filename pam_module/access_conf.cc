@@ -257,8 +257,13 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
                        tok.find_first_not_of("0123456789.", 1) == std::string_view::npos;
         if (!display) {
             if (tok.find_first_not_of(":") == std::string_view::npos) {
-                return error(offset_of(tok), "stray '" + std::string(tok) + "' in the origins field",
-                             "a time field must be last and look like Wk0800-1800");
+                return error(offset_of(tok),
+                             "stray '" + std::string(tok) +
+                                 "' in the origins field (a fourth field must be a time like Wk0800-1800)");
+            }
+            if (core::looks_like_time_spec(tok)) {
+                return error(offset_of(tok), "bad time field '" + std::string(tok) +
+                                                 "': write times as HHMM without ':', like Wk0800-1700");
             }
             return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv6 address or an X display",
                          "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");

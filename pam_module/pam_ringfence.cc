@@ -148,7 +148,11 @@ void log_policy_errors(pam_handle_t* pamh, const core::Diagnostics& diags) {
         }
         ++errors;
         if (shown < 3) {
-            pam_syslog(pamh, LOG_ERR, "%s", escape_for_log(d.one_line(), 400).c_str());
+            std::string text = d.one_line();
+            if (!d.hint.empty()) {
+                text += " (" + d.hint + ")";
+            }
+            pam_syslog(pamh, LOG_ERR, "%s", escape_for_log(text, 500).c_str());
             ++shown;
         }
     }
