@@ -116,9 +116,9 @@ bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
         return error(offset_of(tok) + hash, "'#' in the users field",
                      "'#' starts a comment only at the beginning of a line; put the comment on its own line");
     }
-    if (tok.front() == '(' || tok.back() == ')') {
-        if (tok.size() < 3 || tok.front() != '(' || tok.back() != ')') {
-            return error(offset_of(tok), "'" + std::string(tok) + "' is not a group: expected (groupname)");
+    if (tok.front() == '(' && tok.back() == ')') {
+        if (tok.size() < 3) {
+            return error(offset_of(tok), "'()' names no group: expected (groupname)");
         }
         out->kind = Token::Kind::group;
         out->value = std::string(tok.substr(1, tok.size() - 2));
@@ -170,6 +170,13 @@ bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
         out->kind = Token::Kind::all;
         return true;
     }
+    if (tok.find_first_of("()") != std::string_view::npos) {
+        return error(offset_of(tok), "'" + std::string(tok) + "' has unbalanced parentheses: expected (groupname)");
+    }
+    if (tok.find_first_of("*?") != std::string_view::npos) {
+        return error(offset_of(tok), "'" + std::string(tok) + "': access.conf has no wildcards",
+                     "list the names, or use a (group)");
+    }
     out->kind = Token::Kind::name;
     out->value = std::string(tok);
     return true;
@@ -206,6 +213,10 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         out->value = std::string(tok);
         return true;
     }
+    if (tok.find_first_of("*?") != std::string_view::npos) {
+        return error(offset_of(tok), "'" + std::string(tok) + "': access.conf has no wildcards",
+                     "for networks write a prefix (10.1.) or a CIDR (10.1.0.0/16)");
+    }
     bool digits_and_dots = tok.find_first_not_of("0123456789.") == std::string_view::npos;
     if (tok.back() == '.') {
         // "192.168." : one to three decimal octets, each followed by a dot.
@@ -215,7 +226,8 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         while (ok && i < tok.size()) {
             size_t dot = tok.find('.', i);
             std::string_view oct = tok.substr(i, dot - i);
-            ok = !oct.empty() && oct.size() <= 3 && std::stoi(std::string(oct)) <= 255;
+            ok = !oct.empty() && oct.size() <= 3 && std::stoi(std::string(oct)) <= 255 &&
+                 (oct.size() == 1 || oct[0] != '0');
             ++octets;
             i = dot + 1;
         }
@@ -229,8 +241,10 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         out->value = std::string(tok);
         return true;
     }
-    if (tok.find('/') != std::string_view::npos && tok.find_first_not_of("0123456789abcdefABCDEF:./") ==
-                                                       std::string_view::npos) {
+    size_t slash = tok.find('/');
+    if (slash != std::string_view::npos && (IpAddress::parse(tok.substr(0, slash)) ||
+                                            tok.find_first_not_of("0123456789abcdefABCDEF:./") ==
+                                                std::string_view::npos)) {
         std::string why;
         auto range = core::CidrRange::parse(tok, &why);
         if (!range) {
@@ -340,11 +354,13 @@ bool LineCompiler::compile(Rule* rule) {
     std::string_view users = s.substr(sep1 + 1, sep2 - sep1 - 1);
     std::string_view rest = s.substr(sep2 + 1);
 
-    // Optional fourth field: text after the last field separator that starts
-    // like a time spec (a day code). IPv6 addresses and X displays cannot:
+    // Optional fourth field: text after a field separator that starts like a
+    // time spec (a day code). IPv6 addresses and X displays cannot:
     // every day code has a character that is not a hex digit.
+    // The first such separator, so that a time spec may itself contain a
+    // character of fieldsep= ("|" between alternatives).
     std::string_view origins = rest;
-    for (size_t i = rest.size(); i-- > 0;) {
+    for (size_t i = 0; i < rest.size(); ++i) {
         if (is_fieldsep(rest[i])) {
             std::string_view tail = trim(rest.substr(i + 1));
             if (core::looks_like_time_spec(tail)) {
@@ -357,8 +373,8 @@ bool LineCompiler::compile(Rule* rule) {
                 }
                 rule->times = std::move(*spec);
                 origins = rest.substr(0, i);
+                break;
             }
-            break;
         }
     }
     if (!compile_list(users, true, &rule->users) || !compile_list(origins, false, &rule->origins)) {

@@ -157,7 +157,7 @@ void log_policy_errors(pam_handle_t* pamh, const core::Diagnostics& diags) {
         }
     }
     if (errors > shown) {
-        pam_syslog(pamh, LOG_ERR, "... and %d more errors; run 'ringfence lint' for all of them", errors - shown);
+        pam_syslog(pamh, LOG_ERR, "... and %d more errors in the policy", errors - shown);
     }
     pam_syslog(pamh, LOG_ERR, "policy is invalid: refusing every login until it is fixed");
 }
@@ -177,7 +177,12 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
 
     access::Request req;
-    const char* rhost = item_string(pamh, PAM_RHOST);
+    const void* rhost_item = nullptr;
+    if (pam_get_item(pamh, PAM_RHOST, &rhost_item) != PAM_SUCCESS) {
+        pam_syslog(pamh, LOG_ERR, "cannot read PAM_RHOST");
+        return PAM_ABORT;
+    }
+    const char* rhost = static_cast<const char*>(rhost_item);
     req.rhost = rhost != nullptr ? rhost : "";
     if (req.rhost.empty()) {
         const char* tty = item_string(pamh, PAM_TTY);
@@ -219,6 +224,11 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     if (!loaded.policy || !loaded.policy->valid()) {
         log_policy_errors(pamh, loaded.diags);
         return PAM_PERM_DENIED;
+    }
+    if (loaded.main_missing && !cfg.accessfile_given) {
+        // As pam_access: not an error, but the admin should know that only
+        // the drop-ins (if any) apply.
+        pam_syslog(pamh, LOG_WARNING, "warning: cannot open %s: no such file", cfg.file.c_str());
     }
 
     core::SystemClock clock;
