@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 
 #include "core/time_window.h"
 
@@ -18,7 +19,8 @@ public:
     time_t now() override { return ::time(nullptr); }
 };
 
-// The host's local time (TZ applies) for a given instant.
-LocalTime local_time(time_t t);
+// The host's local time (TZ applies) for a given instant; nullopt if the
+// C library cannot convert it (callers refuse rather than guess).
+std::optional<LocalTime> local_time(time_t t);
 
 }  // namespace ringfence::core

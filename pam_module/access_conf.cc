@@ -359,9 +359,11 @@ bool LineCompiler::compile(Rule* rule) {
     // every day code has a character that is not a hex digit.
     // The first such separator, so that a time spec may itself contain a
     // character of fieldsep= ("|" between alternatives).
+    // A separator right after another one is part of an IPv6 "::"
+    // ("2001:db8:: sales" has no time field).
     std::string_view origins = rest;
     for (size_t i = 0; i < rest.size(); ++i) {
-        if (is_fieldsep(rest[i])) {
+        if (is_fieldsep(rest[i]) && i > 0 && !is_fieldsep(rest[i - 1])) {
             std::string_view tail = trim(rest.substr(i + 1));
             if (core::looks_like_time_spec(tail)) {
                 std::string why;

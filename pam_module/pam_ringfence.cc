@@ -232,7 +232,12 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
 
     core::SystemClock clock;
-    req.when = core::local_time(clock.now());
+    std::optional<core::LocalTime> now = core::local_time(clock.now());
+    if (!now) {
+        pam_syslog(pamh, LOG_ERR, "cannot read the local time: refusing access");
+        return PAM_PERM_DENIED;
+    }
+    req.when = *now;
     core::SystemNameService dns;
     core::NoNameService no_dns;
     access::Environment env{identity, cfg.nodns ? static_cast<core::NameService&>(no_dns)
