@@ -22,6 +22,9 @@ FileStamp stamp_from(const struct stat& st) {
     s.ino = st.st_ino;
     s.size = st.st_size;
     s.mtime_ns = mtime_ns_of(st);
+    s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    s.mode = st.st_mode;
+    s.uid = st.st_uid;
     s.exists = true;
     return s;
 }

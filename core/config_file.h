@@ -20,9 +20,13 @@ struct FileStamp {
     ino_t ino = 0;
     off_t size = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;  // changes on chmod/chown too: a fixed mode reloads
+    mode_t mode = 0;
+    uid_t uid = 0;
     bool exists = false;
     bool operator==(const FileStamp& o) const {
-        return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && exists == o.exists;
+        return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns &&
+               mode == o.mode && uid == o.uid && exists == o.exists;
     }
     bool operator!=(const FileStamp& o) const { return !(*this == o); }
 };

@@ -2,6 +2,7 @@
 #include "core/diagnostic.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace ringfence::core {
 
@@ -39,11 +40,9 @@ std::string Diagnostic::full() const {
     if (!source_line.empty() && source_line.size() <= 400) {
         out += "    " + escape_for_log(source_line, 400) + "\n";
         if (column > 0 && static_cast<size_t>(column) <= source_line.size() + 1) {
-            std::string pad;
-            for (int i = 1; i < column; ++i) {
-                pad += source_line[i - 1] == '\t' ? '\t' : ' ';
-            }
-            out += "    " + pad + "^\n";
+            // The line is shown escaped, so measure the escaped prefix.
+            size_t width = escape_for_log(source_line.substr(0, static_cast<size_t>(column) - 1), 400).size();
+            out += "    " + std::string(width, ' ') + "^\n";
         }
     }
     if (!hint.empty()) {
@@ -64,19 +63,20 @@ bool has_errors(const Diagnostics& d) {
 std::string escape_for_log(const std::string& text, size_t max_len) {
     std::string out;
     for (unsigned char c : text) {
-        if (out.size() >= max_len) {
+        char piece[8];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            piece[0] = static_cast<char>(c);
+            piece[1] = '\0';
+        } else if (c == '\\') {
+            std::snprintf(piece, sizeof piece, "\\\\");
+        } else {
+            std::snprintf(piece, sizeof piece, "\\x%02x", c);
+        }
+        if (out.size() + std::strlen(piece) > max_len) {
             out += "...";
             break;
         }
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else if (c == '\\') {
-            out += "\\\\";
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        }
+        out += piece;
     }
     return out;
 }

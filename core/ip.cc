@@ -20,8 +20,8 @@ bool all_of_chars(std::string_view s, const char* allowed) {
 
 // Strict decimal: 1..3 digits, value 0..max, no sign, no leading "0x".
 std::optional<int> parse_small_decimal(std::string_view s, int max) {
-    if (s.empty() || s.size() > 3) {
-        return std::nullopt;
+    if (s.empty() || s.size() > 3 || (s.size() > 1 && s[0] == '0')) {
+        return std::nullopt;  // "010" is octal to strtol: refuse rather than guess
     }
     int v = 0;
     for (char c : s) {

@@ -26,8 +26,10 @@ bool with_nss_buffer(std::vector<char>* buf, Fn fn) {
     size_t size = 16384;
     for (;;) {
         buf->resize(size);
+        errno = 0;
         int rc = fn(buf->data(), buf->size());
-        if (rc != ERANGE) {
+        // Some NSS shims return -1 and set errno instead of returning it.
+        if (rc != ERANGE && !(rc != 0 && errno == ERANGE)) {
             return rc == 0;
         }
         if (size >= kMaxNssBuffer) {

@@ -199,7 +199,21 @@ bool looks_like_time_spec(std::string_view token) {
     while (i < token.size() && (token[i] == '!' || token[i] == ' ' || token[i] == '\t')) {
         ++i;
     }
-    return i + 1 < token.size() && day_bits(token[i], token[i + 1]) >= 0;
+    // The whole run of letters must be day codes: "SaSu" and "Wk" are, the
+    // origins "ALL", "alpha" and "sales" are not.
+    size_t letters = 0;
+    while (i + letters < token.size() && std::isalpha(static_cast<unsigned char>(token[i + letters]))) {
+        ++letters;
+    }
+    if (letters == 0 || letters % 2 != 0) {
+        return false;
+    }
+    for (size_t k = 0; k < letters; k += 2) {
+        if (day_bits(token[i + k], token[i + k + 1]) < 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace ringfence::core

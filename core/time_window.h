@@ -45,9 +45,10 @@ private:
     std::string text_;
 };
 
-// True if `token` starts the way a time spec does (optional '!', then a
-// pam_time day code). Day codes all contain a character that is not a hex
-// digit, which is what keeps a fourth field apart from an IPv6 address.
+// True if `token` starts the way a time spec does: optional '!', then a run
+// of letters that are all pam_time day codes. Day codes all contain a
+// character that is not a hex digit, which keeps a fourth field apart from
+// an IPv6 address.
 bool looks_like_time_spec(std::string_view token);
 
 }  // namespace ringfence::core

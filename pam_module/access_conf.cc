@@ -77,6 +77,7 @@ private:
     bool is_listsep(char c) const { return options_.listsep.find(c) != std::string::npos; }
 
     std::vector<RawToken> split_list(std::string_view field) const;
+    bool inside_ipv6_item(std::string_view text, size_t i) const;
     bool compile_list(std::string_view field, bool users, TokenList* out);
     bool compile_user_token(std::string_view tok, Token* out);
     bool compile_origin_token(std::string_view tok, Token* out);
@@ -107,6 +108,31 @@ std::vector<RawToken> LineCompiler::split_list(std::string_view field) const {
         }
     }
     return out;
+}
+
+bool LineCompiler::inside_ipv6_item(std::string_view text, size_t i) const {
+    auto boundary = [&](char c) { return is_blank(c) || (is_listsep(c) && !is_fieldsep(c)); };
+    size_t start = i;
+    while (start > 0 && !boundary(text[start - 1])) {
+        --start;
+    }
+    size_t end = i;
+    while (end < text.size() && !boundary(text[end])) {
+        ++end;
+    }
+    std::string_view item = text.substr(start, end - start);
+    bool only_separators = true;
+    for (char c : item) {
+        only_separators = only_separators && is_fieldsep(c);
+    }
+    if (only_separators) {
+        return false;
+    }
+    std::string why;
+    if (auto range = core::CidrRange::parse(item, &why)) {
+        return !range->base().is_v4() || item.find(':') != std::string_view::npos;
+    }
+    return false;
 }
 
 bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
@@ -264,9 +290,14 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv4 address",
                      "for a network prefix end it with a dot (10.0.), or write a CIDR (10.0.0.0/16)");
     }
+    if (tok.front() == '[') {
+        return error(offset_of(tok), "'" + std::string(tok) + "': access.conf takes IPv6 addresses without brackets",
+                     "write 2001:db8::1 or 2001:db8::/32");
+    }
     if (tok.find(':') != std::string_view::npos) {
-        // X displays (":0", ":1.0") are tty names; anything else with ':' is
-        // a broken IPv6 address or a misplaced field.
+        // X displays (":0") and names such as "ssh:notty" or "fe80::1%eth0"
+        // are compared as text, as stock does. What remains is a broken
+        // IPv6 address or a misplaced field.
         bool display = tok.front() == ':' && tok.size() > 1 &&
                        tok.find_first_not_of("0123456789.", 1) == std::string_view::npos;
         if (!display) {
@@ -279,8 +310,20 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
                 return error(offset_of(tok), "bad time field '" + std::string(tok) +
                                                  "': write times as HHMM without ':', like Wk0800-1700");
             }
-            return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv6 address or an X display",
-                         "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");
+            // Two or more colons among letters, digits and dots: a mistyped
+            // IPv6 address ("gggg::1", "2001:db8:::1"), not a name.
+            bool plain = true;
+            for (char c : tok) {
+                plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '.');
+            }
+            if (tok.front() == ':') {
+                return error(offset_of(tok), "'" + std::string(tok) + "' is not an X display or an IPv6 address",
+                             "X displays look like :0 or :1.0");
+            }
+            if (plain && std::count(tok.begin(), tok.end(), ':') >= 2) {
+                return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv6 address",
+                             "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");
+            }
         }
     }
     out->kind = Token::Kind::name;
@@ -359,11 +402,12 @@ bool LineCompiler::compile(Rule* rule) {
     // every day code has a character that is not a hex digit.
     // The first such separator, so that a time spec may itself contain a
     // character of fieldsep= ("|" between alternatives).
-    // A separator right after another one is part of an IPv6 "::"
-    // ("2001:db8:: sales" has no time field).
+    // A separator inside an item that is an IPv6 address or network is part
+    // of it ("2001:db8:: sales" has no time field); an item made only of
+    // separators ("ALL :: Wk0800-1800") is not an address.
     std::string_view origins = rest;
     for (size_t i = 0; i < rest.size(); ++i) {
-        if (is_fieldsep(rest[i]) && i > 0 && !is_fieldsep(rest[i - 1])) {
+        if (is_fieldsep(rest[i]) && !inside_ipv6_item(rest, i)) {
             std::string_view tail = trim(rest.substr(i + 1));
             if (core::looks_like_time_spec(tail)) {
                 std::string why;
@@ -622,7 +666,9 @@ PolicySource read_policy_files(const std::string& main_file, bool use_dropins, c
         if (DIR* d = opendir(dropin_dir.c_str())) {
             while (struct dirent* e = readdir(d)) {
                 std::string n = e->d_name;
-                if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0) {
+                // As glob("*.conf"): hidden files (editor locks such as
+                // ".#10-admins.conf") are not drop-ins.
+                if (n.size() > 5 && n[0] != '.' && n.compare(n.size() - 5, 5, ".conf") == 0) {
                     names.push_back(n);
                 }
             }

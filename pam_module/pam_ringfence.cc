@@ -35,7 +35,6 @@ struct ModuleConfig {
     bool accessfile_given = false;
     bool debug = false;
     bool quiet_log = false;
-    bool nodns = false;
     std::string bad_option;  // first unknown option, if any
 };
 
@@ -60,7 +59,7 @@ ModuleConfig parse_args(int argc, const char** argv) {
         } else if (std::strcmp(a, "atgroup") == 0) {
             c.parse.atgroup = true;
         } else if (std::strcmp(a, "nodns") == 0) {
-            c.nodns = true;
+            // Accepted: tokens are never resolved anyway (see below).
         } else if (std::strcmp(a, "quiet_log") == 0) {
             c.quiet_log = true;
         } else if (std::strcmp(a, "noaudit") == 0) {
@@ -238,10 +237,11 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
         return PAM_PERM_DENIED;
     }
     req.when = *now;
+    // nodns (Linux-PAM 1.7.1) stops the resolution of tokens; this module
+    // never resolves tokens, so only the rhost's own name and this host's
+    // name are ever looked up, with or without it.
     core::SystemNameService dns;
-    core::NoNameService no_dns;
-    access::Environment env{identity, cfg.nodns ? static_cast<core::NameService&>(no_dns)
-                                                : static_cast<core::NameService&>(dns)};
+    access::Environment env{identity, dns};
     Decision d = loaded.policy->evaluate(req, env);
 
     if (d.verdict == Verdict::deny) {

@@ -1,0 +1,208 @@
+// Fake identity (users, groups, netgroups, host name) and fake DNS for the
+// evaluator tests: tables in memory, every call counted, nothing asks NSS or
+// a resolver.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/identity.h"
+#include "core/ip.h"
+#include "core/name_service.h"
+#include "pam_module/access_conf.h"
+#include "unit_test.h"
+
+namespace unit {
+
+class FakeIdentity final : public ringfence::core::Identity {
+public:
+    struct Group {
+        std::string name;
+        gid_t gid;
+        std::vector<std::string> members;  // gr_mem: supplementary members only
+    };
+    struct User {
+        std::string name;
+        uid_t uid;
+        gid_t gid;  // primary group
+    };
+    // innetgr triple; an empty field is a wildcard, as "(,alice,)" in /etc/netgroup.
+    struct Triple {
+        std::string host, user, domain;
+    };
+    struct NetgroupCall {
+        std::string netgroup;
+        std::optional<std::string> host, user, domain;  // nullopt = NULL argument
+    };
+
+    void add_group(const std::string& name, gid_t gid, std::vector<std::string> members = {}) {
+        groups_.push_back(Group{name, gid, std::move(members)});
+    }
+    void add_user(const std::string& name, uid_t uid, gid_t gid) { users_.push_back(User{name, uid, gid}); }
+    void add_triple(const std::string& netgroup, Triple t) { netgroups_[netgroup].push_back(std::move(t)); }
+
+    // Primary group plus every group listing the user, as getgrouplist();
+    // names of the gids that resolve, as SystemIdentity.
+    std::optional<ringfence::core::UserInfo> lookup_user(const std::string& name) override {
+        ++lookup_calls;
+        for (const User& u : users_) {
+            if (u.name != name) {
+                continue;
+            }
+            ringfence::core::UserInfo info;
+            info.name = u.name;
+            info.uid = u.uid;
+            info.gid = u.gid;
+            info.gids.push_back(u.gid);
+            for (const Group& g : groups_) {
+                if (g.gid == u.gid) {
+                    continue;
+                }
+                for (const std::string& m : g.members) {
+                    if (m == u.name) {
+                        info.gids.push_back(g.gid);
+                        break;
+                    }
+                }
+            }
+            for (gid_t gid : info.gids) {
+                for (const Group& g : groups_) {
+                    if (g.gid == gid) {
+                        info.groups.push_back(g.name);
+                        break;
+                    }
+                }
+            }
+            return info;
+        }
+        return std::nullopt;
+    }
+
+    bool in_netgroup(const std::string& netgroup, const char* host, const char* user, const char* domain) override {
+        NetgroupCall call{netgroup, {}, {}, {}};
+        if (host != nullptr) {
+            call.host = host;
+        }
+        if (user != nullptr) {
+            call.user = user;
+        }
+        if (domain != nullptr) {
+            call.domain = domain;
+        }
+        netgroup_calls.push_back(call);
+        auto it = netgroups_.find(netgroup);
+        if (it == netgroups_.end()) {
+            return false;
+        }
+        for (const Triple& t : it->second) {
+            if (field_ok(t.host, host) && field_ok(t.user, user) && field_ok(t.domain, domain)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    std::string host_name() override {
+        ++host_name_calls;
+        return this_host;
+    }
+    std::string nis_domain() override {
+        ++domain_calls;
+        return nis_domain_name;
+    }
+
+    std::string this_host = "vmhost.example.com";  // gethostname()
+    std::string nis_domain_name;                   // getdomainname(); empty = none
+    int lookup_calls = 0;
+    int host_name_calls = 0;
+    int domain_calls = 0;
+    std::vector<NetgroupCall> netgroup_calls;
+
+private:
+    static bool field_ok(const std::string& entry, const char* asked) {
+        return entry.empty() || asked == nullptr || entry == asked;
+    }
+    std::vector<Group> groups_;
+    std::vector<User> users_;
+    std::map<std::string, std::vector<Triple>> netgroups_;
+};
+
+class FakeNameService final : public ringfence::core::NameService {
+public:
+    void add(const std::string& name, const std::vector<std::string>& addresses) {
+        auto& v = table_[name];
+        for (const std::string& a : addresses) {
+            auto ip = ringfence::core::IpAddress::parse(a);
+            if (!ip) {
+                print_error("FakeNameService: bad address %s\n", a.c_str());
+                fail();
+            }
+            v.push_back(*ip);
+        }
+    }
+    std::vector<ringfence::core::IpAddress> resolve(const std::string& name) override {
+        queried.push_back(name);
+        auto it = table_.find(name);
+        return it == table_.end() ? std::vector<ringfence::core::IpAddress>{} : it->second;
+    }
+    int calls() const { return static_cast<int>(queried.size()); }
+    int calls_for(const std::string& name) const {
+        int n = 0;
+        for (const std::string& q : queried) {
+            n += q == name;
+        }
+        return n;
+    }
+    std::vector<std::string> queried;
+
+private:
+    std::map<std::string, std::vector<ringfence::core::IpAddress>> table_;
+};
+
+inline ringfence::core::ConfigText config_text(const std::string& path, const std::string& text) {
+    ringfence::core::ConfigText f;
+    f.path = path;
+    f.lines = split_lines(text);
+    return f;
+}
+
+// Compiles `text` as the single file "access.conf".
+inline std::shared_ptr<const ringfence::access::Policy> compile_text(
+    const std::string& text, const ringfence::access::ParseOptions& options, ringfence::core::Diagnostics* diags) {
+    return ringfence::access::Policy::compile({config_text("access.conf", text)}, options, diags);
+}
+
+inline std::string join_diags(const ringfence::core::Diagnostics& diags) {
+    std::string out;
+    for (const auto& d : diags) {
+        out += d.one_line() + "; ";
+    }
+    return out;
+}
+
+// Local time for a weekday (0 = Sunday) and "HH:MM".
+inline ringfence::core::LocalTime at(int weekday, const char* hhmm) {
+    ringfence::core::LocalTime t;
+    t.weekday = weekday;
+    t.minute = ((hhmm[0] - '0') * 10 + (hhmm[1] - '0')) * 60 + (hhmm[3] - '0') * 10 + (hhmm[4] - '0');
+    return t;
+}
+
+enum Weekday { kSun = 0, kMon, kTue, kWed, kThu, kFri, kSat };
+
+inline const char* verdict_name(ringfence::access::Verdict v) {
+    switch (v) {
+        case ringfence::access::Verdict::allow:
+            return "allow";
+        case ringfence::access::Verdict::deny:
+            return "deny";
+        case ringfence::access::Verdict::no_match:
+            return "no_match";
+    }
+    return "?";
+}
+
+}  // namespace unit
