@@ -1,0 +1,286 @@
+// The hosts_access(5) language: /etc/hosts.allow and /etc/hosts.deny,
+// compiled once into an immutable Policy and evaluated as a pure function of
+// the policy, a Request and the lookups passed in (reverse and forward DNS,
+// netgroups). Decisions follow Debian's libwrap 7.6.q (the oracle of the
+// differential test) on well-formed files; a malformed rule denies.
+//
+// Evaluation: hosts.allow, then hosts.deny; the first rule whose daemon list
+// and client list both match decides (allow file: grant, deny file: refuse,
+// unless its options end in `allow` or `deny`); no match grants.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/config_file.h"
+#include "core/diagnostic.h"
+#include "core/identity.h"
+#include "core/ip.h"
+#include "core/name_service.h"
+
+namespace ringfence::tcpd {
+
+// ---------------------------------------------------------------------------
+// Lookups
+
+// Reverse DNS: the name a PTR lookup gives for `address` (getnameinfo with
+// NI_NAMEREQD), not yet verified. nullopt when there is none, on failure and
+// on timeout. Implementations must bound the time they take.
+class ReverseNameService {
+public:
+    virtual ~ReverseNameService() = default;
+    virtual std::optional<std::string> reverse(const core::IpAddress& address) = 0;
+};
+
+// What evaluation may ask. A null member means "never look that up": names
+// stay "unknown", netgroups never match.
+struct Lookups {
+    ReverseNameService* reverse = nullptr;
+    core::NameService* forward = nullptr;  // verifies reverse names (double-reverse)
+    core::Identity* identity = nullptr;    // innetgr() and the NIS domain
+};
+
+// libwrap's placeholder names: a client whose name cannot be found is
+// "unknown"; one whose reverse and forward lookups disagree is "paranoid".
+inline constexpr std::string_view kUnknown = "unknown";
+inline constexpr std::string_view kParanoid = "paranoid";
+
+// The double-reverse lookup of libwrap's sock_hostname(): the PTR name of the
+// address, then a forward lookup of that name that must give the address back.
+// Returns the name, "unknown" (no PTR name) or "paranoid" (the PTR name is a
+// numeric address, does not resolve, or does not resolve back to the address).
+// v4-mapped addresses are looked up as IPv4.
+std::string verified_host_name(const core::IpAddress& address, ReverseNameService& reverse,
+                               core::NameService& forward);
+
+// ---------------------------------------------------------------------------
+// Request and decision
+
+struct Endpoint {
+    std::optional<core::IpAddress> address;  // nullopt: "unknown"
+    // Given name (as libwrap's RQ_CLIENT_NAME; "" means "unknown"). nullopt:
+    // looked up from the address, once, and only when a rule needs a name.
+    std::optional<std::string> name;
+};
+
+struct Request {
+    std::string daemon;                   // process name (argv[0] basename); "" = "unknown"
+    std::optional<uint16_t> server_port;  // for numeric daemon patterns; nullopt = never matches one
+    Endpoint server;
+    Endpoint client;
+    std::optional<std::string> user;      // RFC 931 user; nullopt or "" = "unknown" (no ident lookup)
+};
+
+// ---------------------------------------------------------------------------
+// Compiled policy
+
+// A pattern compared with a string (daemon, user, host name or address), as
+// libwrap's string_match(): case-insensitive, "::ffff:a.b.c.d" is compared as
+// "a.b.c.d".
+struct StringPattern {
+    enum class Kind {
+        all,       // ALL
+        known,     // KNOWN: the string is not "unknown"
+        wildcard,  // contains '*' or '?'
+        suffix,    // .example.com: the string is longer and ends with it
+        prefix,    // 10.1. or host.: the string starts with it
+        v6,        // [2001:db8::1]: the same IPv6 address
+        exact,     // anything else, case-insensitive
+    };
+    Kind kind = Kind::exact;
+    std::string text;                   // as written
+    std::optional<core::IpAddress> v6;  // Kind::v6
+};
+
+struct HostPattern;
+using HostPatternList = std::vector<HostPattern>;
+
+// A pattern compared with an endpoint (libwrap's host_match()).
+struct HostPattern {
+    enum class Kind {
+        string,    // address, and the name too when the text is not all digits, dots and slashes
+        known,     // KNOWN: address and name both known
+        local,     // LOCAL: the name has no dot
+        netgroup,  // @group: innetgr(group, name, -, NIS domain)
+        file,      // /path: any pattern in the file (read at compile time)
+        v4_net,    // a.b.c.d/m or a.b.c.d/m.m.m.m
+        v6_net,    // [v6]/len
+    };
+    Kind kind = Kind::string;
+    std::string text;
+    StringPattern string;            // Kind::string
+    bool also_name = false;          // Kind::string: compare with the host name as well
+    std::string netgroup;            // Kind::netgroup
+    std::shared_ptr<const HostPatternList> file_patterns;  // Kind::file (empty if missing)
+    uint32_t v4_net = 0, v4_mask = 0;                       // Kind::v4_net, host byte order
+    std::optional<core::IpAddress> v6_net;                  // Kind::v6_net
+    int v6_len = 0;
+
+    // Whether matching may need the host name (and so a DNS lookup).
+    bool needs_name() const;
+};
+
+struct DaemonPattern {
+    bool is_port = false;                // a number 0..65535: the server port
+    uint16_t port = 0;
+    StringPattern daemon;                // !is_port
+    std::optional<HostPattern> server;   // daemon@host
+    std::string text;
+};
+
+struct ClientPattern {
+    std::optional<StringPattern> user;   // user@host
+    HostPattern host;
+    std::string text;
+};
+
+// "a b EXCEPT c EXCEPT d" is parts {a b} {c} {d} and means
+// (a or b) and not ((c) and not (d)).
+template <typename T>
+struct PatternList {
+    std::vector<std::vector<T>> parts;
+};
+
+// One hosts_options(5) option, parsed and checked; executing it is the
+// adapter's job.
+struct Option {
+    enum class Kind {
+        allow, deny, severity, banners, spawn, twist, setenv, umask, user, group, nice, keepalive, linger, rfc931
+    };
+    Kind kind = Kind::allow;
+    std::string keyword;   // as written
+    std::string value;     // "\:" already replaced by ':'; empty when none
+    int number = 0;        // umask: the mask; nice: the increment (default 10);
+                           // linger: seconds; rfc931: timeout (0 = default)
+    int facility = -1;     // severity: LOG_* facility, -1 = unchanged
+    int level = -1;        // severity: LOG_* level
+    std::string name;      // setenv: variable; user: user name
+    std::string argument;  // setenv: value; user: group after '.' (may be empty)
+    int line = 0;
+    int column = 0;
+};
+
+const char* option_name(Option::Kind kind);
+
+enum class FileKind { allow, deny };
+
+struct Rule {
+    FileKind file_kind = FileKind::allow;
+    std::string file;
+    int line = 0;          // first physical line of the rule
+    int last_line = 0;     // last physical line (libwrap reports this one)
+    std::string source;    // the logical line, continuations joined, without '\n'
+
+    PatternList<DaemonPattern> daemons;
+    PatternList<ClientPattern> clients;
+    bool has_options = false;
+    std::vector<Option> options;
+
+    // A rule with an error denies instead of doing anything else, as libwrap
+    // does for option errors. What it denies: every request that reaches it
+    // when the lists themselves could not be compiled, else every request
+    // its lists match.
+    bool broken = false;
+    bool daemons_broken = false;
+    bool clients_broken = false;
+    std::string error;     // the first error, for logs
+
+    std::string location() const;  // "file:line"
+};
+
+enum class Verdict { allow, deny };
+
+struct Decision {
+    enum class Reason {
+        allow_rule,     // matched in hosts.allow
+        deny_rule,      // matched in hosts.deny
+        allow_option,   // matched, and its options end in `allow`
+        deny_option,    // matched, and its options end in `deny`
+        broken_rule,    // a rule with an error was reached (or matched)
+        default_allow,  // nothing matched
+    };
+    Verdict verdict = Verdict::allow;
+    Reason reason = Reason::default_allow;
+    const Rule* rule = nullptr;  // null only for default_allow
+
+    // "hosts.allow:3" or "default allow".
+    std::string location() const;
+    // The options of the deciding rule (to execute on a grant, or `banners`
+    // and `spawn` on a refusal); null when none apply.
+    const std::vector<Option>* options() const {
+        return rule != nullptr && rule->has_options && !rule->broken ? &rule->options : nullptr;
+    }
+    // "granted by hosts.allow:3", "refused by hosts.deny:1 (ALL: ALL)", ...
+    std::string explanation() const;
+};
+
+// A hosts file as read from disk: raw bytes, so that line continuations,
+// the final newline and the line length are judged exactly as libwrap does.
+struct HostsFile {
+    std::string path;
+    bool exists = false;                       // false: missing = empty
+    std::string content;
+    std::optional<core::Diagnostic> read_error;  // set: the file could not be read safely
+    core::FileStamp stamp;
+};
+
+// Reads with core::read_config_file (O_NOFOLLOW, root-owned, not group or
+// world writable). Missing: exists false, no error.
+HostsFile read_hosts_file(const std::string& path);
+HostsFile hosts_file_from_text(const std::string& path, const std::string& text);
+
+struct CompileOptions {
+    // Reads `/path` pattern files; defaults to core::read_config_file.
+    std::function<core::ReadResult(const std::string&)> read_pattern_file;
+};
+
+// libwrap's logical line buffer is 2048 bytes: a rule (continuations joined)
+// may hold at most 2046 bytes plus its newline.
+inline constexpr size_t kMaxLogicalLine = 2046;
+// libwrap copies daemon, user, host names and addresses into 128-byte
+// buffers: longer request strings are compared by their first 127 bytes.
+inline constexpr size_t kMaxRequestString = 127;
+inline constexpr size_t kMaxPatternFileTokens = 100000;
+inline constexpr int kMaxPatternFileDepth = 8;
+
+class Policy {
+public:
+    // Compiles both files. Errors go to *diags (with file:line:col) and make
+    // the policy invalid; the rules that have them deny (see Rule::broken).
+    static std::shared_ptr<const Policy> compile(const HostsFile& allow, const HostsFile& deny,
+                                                 const CompileOptions& options, core::Diagnostics* diags);
+    // read_hosts_file() on both paths, then compile().
+    static std::shared_ptr<const Policy> load(const std::string& allow_path, const std::string& deny_path,
+                                              core::Diagnostics* diags);
+
+    bool valid() const { return valid_; }
+    const std::vector<Rule>& rules() const { return rules_; }  // allow rules first
+    // Every file the policy was made of (both tables and the pattern files),
+    // with the stamp it had: reload when any stamp_of() differs.
+    const std::vector<std::pair<std::string, core::FileStamp>>& inputs() const { return inputs_; }
+
+    // Thread-safe (the policy is immutable); lookups are made through
+    // `lookups`, at most once per name per call, and only when a rule needs
+    // the name.
+    Decision evaluate(const Request& request, const Lookups& lookups) const;
+
+private:
+    std::vector<Rule> rules_;
+    std::vector<std::pair<std::string, core::FileStamp>> inputs_;
+    bool valid_ = false;
+};
+
+// True when any input of the policy changed on disk (inode, size, mtime).
+bool policy_is_stale(const Policy& policy);
+
+// Glob match of libwrap's match_pattern_ylo(): '*' any run, '?' one byte,
+// ASCII case-insensitive. No backtracking: O(len(pattern) * len(text)).
+bool wildcard_match(std::string_view pattern, std::string_view text);
+
+}  // namespace ringfence::tcpd

@@ -1,0 +1,84 @@
+// Fuzz target: the hosts_access compiler and evaluator. The input is
+// hosts.allow and hosts.deny separated by a NUL byte; pattern files are
+// never read. Evaluates fixed requests against fake lookups, then renders
+// every diagnostic.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tcpd_shim/hosts_access.h"
+
+namespace {
+
+using namespace ringfence;
+
+class FakeReverse : public tcpd::ReverseNameService {
+public:
+    std::optional<std::string> reverse(const core::IpAddress& a) override {
+        if (a.to_string() == "10.1.2.3") {
+            return std::string("ws.example.com");
+        }
+        return std::nullopt;
+    }
+};
+
+class FakeDns : public core::NameService {
+public:
+    std::vector<core::IpAddress> resolve(const std::string& host) override {
+        if (host == "ws.example.com") {
+            return {*core::IpAddress::parse("10.1.2.3")};
+        }
+        return {};
+    }
+};
+
+class FakeIdentity : public core::Identity {
+public:
+    std::optional<core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    bool in_netgroup(const std::string& ng, const char* host, const char*, const char*) override {
+        return ng == "trusted" && host != nullptr && std::string(host) == "ws.example.com";
+    }
+    std::string host_name() override { return "esx01.example.com"; }
+    std::string nis_domain() override { return ""; }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string text(reinterpret_cast<const char*>(data), size);
+    size_t nul = text.find('\0');
+    std::string allow = text.substr(0, nul);
+    std::string deny = nul == std::string::npos ? "" : text.substr(nul + 1);
+
+    tcpd::CompileOptions opt;
+    opt.read_pattern_file = [](const std::string& path) {
+        core::ReadResult r;
+        r.status = core::ReadStatus::missing;
+        r.text.path = path;
+        return r;
+    };
+    core::Diagnostics diags;
+    auto policy = tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", allow),
+                                        tcpd::hosts_file_from_text("hosts.deny", deny), opt, &diags);
+    for (const auto& d : diags) {
+        (void)d.full();
+    }
+    FakeReverse reverse;
+    FakeDns dns;
+    FakeIdentity identity;
+    tcpd::Lookups lookups{&reverse, &dns, &identity};
+    const char* clients[] = {"10.1.2.3", "192.168.1.5", "::1", "::ffff:10.1.2.3"};
+    for (const char* daemon : {"sshd", "vmware-authd", ""}) {
+        for (const char* c : clients) {
+            tcpd::Request req;
+            req.daemon = daemon;
+            req.server_port = 902;
+            req.server.address = core::IpAddress::parse("10.0.0.1");
+            req.client.address = core::IpAddress::parse(c);
+            req.user = std::string("root");
+            (void)policy->evaluate(req, lookups).explanation();
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,588 @@
+// Unit tests of the hosts_access engine (tcpd_shim/hosts_access.h), with fake
+// resolvers, a fake identity and in-memory pattern files: the linear
+// wildcard matcher against a recursive oracle, a decision table over the
+// pattern language's corners, malformed rules (diagnostics and fail-closed
+// decisions), option parsing, and when names are looked up.
+#include <syslog.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../unit_test.h"
+#include "core/identity.h"
+#include "core/name_service.h"
+#include "tcpd_shim/hosts_access.h"
+
+namespace tcpd = ringfence::tcpd;
+using ringfence::core::Diagnostics;
+using ringfence::core::IpAddress;
+using tcpd::Decision;
+using tcpd::Verdict;
+
+namespace {
+
+constexpr Verdict A = Verdict::allow;
+constexpr Verdict D = Verdict::deny;
+
+// ---------------------------------------------------------------------------
+// Fakes
+
+class FakeReverse final : public tcpd::ReverseNameService {
+public:
+    std::map<std::string, std::string> ptr;  // address text -> name
+    int calls = 0;
+    std::optional<std::string> reverse(const IpAddress& a) override {
+        ++calls;
+        auto it = ptr.find(a.to_string());
+        if (it == ptr.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    }
+};
+
+class FakeForward final : public ringfence::core::NameService {
+public:
+    std::map<std::string, std::vector<std::string>> a;  // name -> addresses
+    int calls = 0;
+    std::vector<IpAddress> resolve(const std::string& host) override {
+        ++calls;
+        std::vector<IpAddress> out;
+        auto it = a.find(host);
+        if (it != a.end()) {
+            for (const std::string& s : it->second) {
+                out.push_back(*IpAddress::parse(s));
+            }
+        }
+        return out;
+    }
+};
+
+class FakeIdentity final : public ringfence::core::Identity {
+public:
+    std::map<std::string, std::vector<std::string>> netgroup_hosts;
+    std::optional<ringfence::core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    bool in_netgroup(const std::string& ng, const char* host, const char*, const char* domain) override {
+        last_domain = domain == nullptr ? "(null)" : domain;
+        auto it = netgroup_hosts.find(ng);
+        if (it == netgroup_hosts.end() || host == nullptr) {
+            return false;
+        }
+        for (const std::string& h : it->second) {
+            if (h == host) {  // innetgr is case-sensitive
+                return true;
+            }
+        }
+        return false;
+    }
+    std::string host_name() override { return "vmhost"; }
+    std::string nis_domain() override { return "nisdom"; }
+    std::string last_domain;
+};
+
+std::map<std::string, std::string> g_pattern_files;
+
+tcpd::CompileOptions fake_files() {
+    tcpd::CompileOptions o;
+    o.read_pattern_file = [](const std::string& path) {
+        ringfence::core::ReadResult r;
+        auto it = g_pattern_files.find(path);
+        if (it == g_pattern_files.end()) {
+            r.status = ringfence::core::ReadStatus::missing;
+            return r;
+        }
+        if (it->second == "<unreadable>") {
+            r.status = ringfence::core::ReadStatus::error;
+            r.error.file = path;
+            r.error.message = "cannot open: Permission denied";
+            return r;
+        }
+        r.status = ringfence::core::ReadStatus::ok;
+        r.text.path = path;
+        r.text.lines = unit::split_lines(it->second);
+        return r;
+    };
+    return o;
+}
+
+std::shared_ptr<const tcpd::Policy> compile(const std::string& allow, const std::string& deny, Diagnostics* diags) {
+    return tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", allow),
+                                 tcpd::hosts_file_from_text("hosts.deny", deny), fake_files(), diags);
+}
+
+std::string join(const Diagnostics& diags) {
+    std::string out;
+    for (const auto& d : diags) {
+        out += d.one_line() + "; ";
+    }
+    return out;
+}
+
+// "addr|name|user" with "-" = not given; the name is given as is.
+tcpd::Request request(const std::string& daemon, const std::string& addr, const std::string& name,
+                      const std::string& user = "-") {
+    tcpd::Request r;
+    r.daemon = daemon;
+    if (addr != "-") {
+        r.client.address = IpAddress::parse(addr);
+        if (!r.client.address) {
+            print_error("bad test address %s\n", addr.c_str());
+            fail();
+        }
+    }
+    if (name != "-") {
+        r.client.name = name;
+    }
+    if (user != "-") {
+        r.user = user;
+    }
+    return r;
+}
+
+// ---------------------------------------------------------------------------
+// Wildcards
+
+// The recursive matcher libwrap uses (match_pattern_ylo), as the oracle.
+bool oracle(const char* s, const char* p) {
+    for (;;) {
+        if (*p == 0) {
+            return *s == 0;
+        }
+        if (*p == '*') {
+            ++p;
+            if (*p == 0) {
+                return true;
+            }
+            for (; *s; ++s) {
+                if (oracle(s, p)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (*s == 0) {
+            return false;
+        }
+        if (*p != '?' && std::toupper(static_cast<unsigned char>(*p)) != std::toupper(static_cast<unsigned char>(*s))) {
+            return false;
+        }
+        ++s;
+        ++p;
+    }
+}
+
+void all_strings(const std::string& alphabet, size_t max_len, std::vector<std::string>* out) {
+    std::vector<std::string> layer{""};
+    out->push_back("");
+    for (size_t len = 1; len <= max_len; ++len) {
+        std::vector<std::string> next;
+        for (const std::string& s : layer) {
+            for (char c : alphabet) {
+                next.push_back(s + c);
+            }
+        }
+        out->insert(out->end(), next.begin(), next.end());
+        layer.swap(next);
+    }
+}
+
+void test_wildcard_against_oracle(void**) {
+    std::vector<std::string> patterns, texts;
+    all_strings("ab*?", 5, &patterns);
+    all_strings("abA", 5, &texts);
+    long checked = 0;
+    for (const std::string& p : patterns) {
+        for (const std::string& t : texts) {
+            CHECK(tcpd::wildcard_match(p, t) == oracle(t.c_str(), p.c_str()), "pattern '" + p + "' text '" + t + "'");
+            ++checked;
+        }
+    }
+    CHECK(checked > 490000, "coverage");
+    // Many stars against a long text stay fast (the recursive matcher is exponential here).
+    std::string text(127, 'a');
+    CHECK(!tcpd::wildcard_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*b", text), "pathological");
+}
+
+// ---------------------------------------------------------------------------
+// Decision table
+
+struct Row {
+    const char* allow;
+    const char* deny;
+    const char* daemon;
+    const char* addr;  // "-" = unknown
+    const char* name;  // "-" = not given (and no resolver: "unknown")
+    const char* user;  // "-" = not given
+    Verdict verdict;
+    const char* where;  // Decision::location()
+};
+
+const Row kRows[] = {
+    // Order: allow file first, first match, default allow.
+    {"", "", "sshd", "10.0.0.1", "-", "-", A, "default allow"},
+    {"", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 10.0.0.1\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.1\n", "ALL: ALL\n", "sshd", "10.0.0.2", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 10.0.0.2\nsshd: 10.0.0.1\n", "", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:2"},
+    {"vsftpd: ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    // Daemon lists, case, wildcards, prefix and suffix on daemon names.
+    {"vsftpd, sshd: ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"SSHD: ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"vmware-*: ALL\n", "ALL: ALL\n", "vmware-hostd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"vmware-?ostd: ALL\n", "ALL: ALL\n", "vmware-authd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"in.: ALL\n", "ALL: ALL\n", "in.telnetd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {".telnetd: ALL\n", "ALL: ALL\n", "in.telnetd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"all: ALL\n", "ALL: ALL\n", "x", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"ALL EXCEPT sshd: ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"ALL except sshd: ALL\n", "ALL: ALL\n", "vsftpd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    // A port number only matches a server port (none here).
+    {"22: ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    // Addresses: exact, prefix, suffix on addresses, net/mask, CIDR.
+    {"sshd: 10.0.\n", "ALL: ALL\n", "sshd", "10.0.7.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: .10\n", "ALL: ALL\n", "sshd", "192.168.1.10", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.0/255.0.0.0\n", "ALL: ALL\n", "sshd", "10.9.9.9", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.0/8\n", "ALL: ALL\n", "sshd", "11.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 192.168.1.128/25\n", "ALL: ALL\n", "sshd", "192.168.1.200", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 192.168.1.128/25\n", "ALL: ALL\n", "sshd", "192.168.1.127", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 10.1.2.3/32\n", "ALL: ALL\n", "sshd", "10.1.2.3", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 0.0.0.0/0.0.0.0\n", "ALL: ALL\n", "sshd", "8.8.8.8", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 0.0.0.0/0.0.0.0\n", "ALL: ALL\n", "sshd", "::1", "-", "-", D, "hosts.deny:1"},
+    // v4-mapped clients are IPv4 everywhere.
+    {"sshd: 10.0.0.0/8\n", "ALL: ALL\n", "sshd", "::ffff:10.1.1.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.1.1.1\n", "ALL: ALL\n", "sshd", "::ffff:10.1.1.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.1.\n", "ALL: ALL\n", "sshd", "::ffff:10.1.1.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [::]/0\n", "ALL: ALL\n", "sshd", "::ffff:10.1.1.1", "-", "-", D, "hosts.deny:1"},
+    // IPv6: [addr], [net]/len (both sides masked), /0 and /128.
+    {"sshd: [::1]\n", "ALL: ALL\n", "sshd", "::1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [2001:DB8::1]\n", "ALL: ALL\n", "sshd", "2001:db8:0::1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [2001:db8::]/32\n", "ALL: ALL\n", "sshd", "2001:db8:ffff::1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [2001:db8::1]/32\n", "ALL: ALL\n", "sshd", "2001:db8:ffff::1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [2001:db8::]/32\n", "ALL: ALL\n", "sshd", "2001:db9::1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: [::]/0\n", "ALL: ALL\n", "sshd", "fe80::1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: [::1]/128\n", "ALL: ALL\n", "sshd", "::2", "-", "-", D, "hosts.deny:1"},
+    {"sshd: [2001:db8::]/33\n", "ALL: ALL\n", "sshd", "2001:db8:8000::1", "-", "-", D, "hosts.deny:1"},
+    {"sshd@[::1]: ALL\n", "ALL: ALL\n", "sshd", "::1", "-", "-", D, "hosts.deny:1"},  // server address unknown
+    // Names: exact (case-insensitive), .domain (strictly longer), host. prefix.
+    {"sshd: host1.example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1", "HOST1.example.COM", "-", A, "hosts.allow:1"},
+    {"sshd: .example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1", "a.example.com", "-", A, "hosts.allow:1"},
+    {"sshd: .example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1", "example.com", "-", D, "hosts.deny:1"},
+    {"sshd: .example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1", ".example.com", "-", D, "hosts.deny:1"},
+    {"sshd: host1.example.com.\n", "ALL: ALL\n", "sshd", "10.0.0.1", "host1.example.com.evil.org", "-", A,
+     "hosts.allow:1"},
+    {"sshd: *.example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1", "a.b.example.com", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.?\n", "ALL: ALL\n", "sshd", "10.0.0.7", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.?\n", "ALL: ALL\n", "sshd", "10.0.0.17", "-", "-", D, "hosts.deny:1"},
+    // LOCAL, KNOWN, UNKNOWN, PARANOID (plain names, case-insensitive).
+    {"sshd: LOCAL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "gw", "-", A, "hosts.allow:1"},
+    {"sshd: LOCAL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "gw.example.com", "-", D, "hosts.deny:1"},
+    {"sshd: LOCAL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: local\n", "ALL: ALL\n", "sshd", "10.0.0.1", "gw", "-", A, "hosts.allow:1"},
+    {"sshd: KNOWN\n", "ALL: ALL\n", "sshd", "10.0.0.1", "gw", "-", A, "hosts.allow:1"},
+    {"sshd: KNOWN\n", "ALL: ALL\n", "sshd", "10.0.0.1", "paranoid", "-", D, "hosts.deny:1"},
+    {"sshd: KNOWN\n", "ALL: ALL\n", "sshd", "-", "gw", "-", D, "hosts.deny:1"},
+    {"", "ALL: UNKNOWN\n", "sshd", "10.0.0.1", "", "-", D, "hosts.deny:1"},
+    {"", "ALL: UNKNOWN\n", "sshd", "10.0.0.1", "gw", "-", A, "default allow"},
+    {"", "ALL: unknown\n", "sshd", "-", "gw", "-", D, "hosts.deny:1"},
+    {"", "ALL: PARANOID\n", "sshd", "10.0.0.1", "paranoid", "-", D, "hosts.deny:1"},
+    {"", "ALL: PARANOID\n", "sshd", "10.0.0.1", "gw", "-", A, "default allow"},
+    // EXCEPT, nested: a EXCEPT (b EXCEPT c).
+    {"sshd: 10.0.0.0/8 EXCEPT 10.1.0.0/16\n", "ALL: ALL\n", "sshd", "10.1.2.3", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 10.0.0.0/8 EXCEPT 10.1.0.0/16 EXCEPT 10.1.2.3\n", "ALL: ALL\n", "sshd", "10.1.2.3", "-", "-", A,
+     "hosts.allow:1"},
+    {"sshd: 10.0.0.0/8 EXCEPT 10.1.0.0/16 EXCEPT 10.1.2.3\n", "ALL: ALL\n", "sshd", "10.1.2.4", "-", "-", D,
+     "hosts.deny:1"},
+    {"sshd: 10.0.0.0/8 except 10.1.0.0/16, 10.2.0.0/16\n", "ALL: ALL\n", "sshd", "10.2.0.1", "-", "-", D,
+     "hosts.deny:1"},
+    // user@host.
+    {"sshd: root@10.0.0.0/8\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "ROOT", A, "hosts.allow:1"},
+    {"sshd: root@10.0.0.0/8\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: KNOWN@ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "alice", A, "hosts.allow:1"},
+    {"sshd: KNOWN@ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: a*@ALL\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "alice", A, "hosts.allow:1"},
+    // Pattern files, nested, missing = matches nothing.
+    {"sshd: /etc/admins\n", "ALL: ALL\n", "sshd", "10.3.0.7", "-", "-", A, "hosts.allow:1"},
+    {"sshd: /etc/admins\n", "ALL: ALL\n", "sshd", "192.168.7.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: /etc/admins\n", "ALL: ALL\n", "sshd", "10.4.0.7", "-", "-", D, "hosts.deny:1"},
+    {"sshd: /etc/missing\n", "ALL: ALL\n", "sshd", "10.3.0.7", "-", "-", D, "hosts.deny:1"},
+    // Options: allow / deny override the file; others keep the file's verdict.
+    {"", "sshd: 10.0.0.1: allow\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.deny:1"},
+    {"sshd: 10.0.0.1: severity auth.info: deny\n", "", "sshd", "10.0.0.1", "-", "-", D, "hosts.allow:1"},
+    {"sshd: 10.0.0.1: spawn echo %a\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    {"sshd: 10.0.0.1: twist echo no\n", "", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    // Lines: comments only in column 1, continuation, CRLF, blank lines.
+    {"# c\n\n  \t\nsshd: \\\n 10.0.0.1\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:4"},
+    {"# comment \\\nsshd: 10.0.0.1\n", "ALL: ALL\n", "sshd", "10.0.0.1", "-", "-", D, "hosts.deny:1"},
+    {"sshd: 10.0.0.1\r\n", "ALL: ALL\r\n", "sshd", "10.0.0.1", "-", "-", A, "hosts.allow:1"},
+    // libwrap compares the first 127 bytes of a name.
+    {"sshd: .example.com\n", "ALL: ALL\n", "sshd", "10.0.0.1",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxx.example.com",
+     "-", D, "hosts.deny:1"},
+};
+
+void test_decision_table(void**) {
+    g_pattern_files = {{"/etc/admins", "10.3.0.0/16\n/etc/more  192.168.7.\n"}, {"/etc/more", "gw\n"}};
+    for (const Row& r : kRows) {
+        std::string row = std::string("allow=[") + r.allow + "] deny=[" + r.deny + "] daemon=" + r.daemon +
+                          " addr=" + r.addr + " name=" + r.name + " user=" + r.user;
+        Diagnostics diags;
+        auto p = compile(r.allow, r.deny, &diags);
+        CHECK(p->valid(), row + " diags: " + join(diags));
+        tcpd::Lookups none;
+        Decision d = p->evaluate(request(r.daemon, r.addr, r.name, r.user), none);
+        CHECK_INT(static_cast<int>(d.verdict), static_cast<int>(r.verdict), row + " -> " + d.explanation());
+        CHECK_STR(d.location(), r.where, row);
+    }
+}
+
+void test_netgroup_and_server(void**) {
+    FakeIdentity id;
+    id.netgroup_hosts["admins"] = {"gw.example.com"};
+    tcpd::Lookups lk;
+    lk.identity = &id;
+    Diagnostics diags;
+    auto p = compile("sshd: @admins\nvsftpd@vmhost.example.com: ALL\nportmap@192.168.1.0/24: ALL\n22: ALL\n",
+                     "ALL: ALL\n", &diags);
+    CHECK(p->valid(), join(diags));
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
+    CHECK_STR(id.last_domain, "nisdom", "NIS domain passed");
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
+          "no identity: netgroups never match");
+    tcpd::Request r = request("vsftpd", "10.0.0.1", "-");
+    r.server.name = "VMHOST.example.com";
+    CHECK(p->evaluate(r, lk).verdict == A, "daemon@host on the server name");
+    r = request("portmap", "10.0.0.1", "-");
+    r.server.address = IpAddress::parse("192.168.1.1");
+    CHECK(p->evaluate(r, lk).verdict == A, "daemon@net/mask on the server address");
+    r = request("telnetd", "10.0.0.1", "-");
+    r.server_port = 22;
+    CHECK(p->evaluate(r, lk).verdict == A, "port pattern");
+    r.server_port = 23;
+    CHECK(p->evaluate(r, lk).verdict == D, "other port");
+}
+
+// ---------------------------------------------------------------------------
+// Malformed rules: a diagnostic with file:line:col, the policy invalid, and
+// the broken rule denies.
+
+struct BadRow {
+    const char* allow;
+    const char* message;  // substring of the first error
+    const char* where;    // "hosts.allow:L:C"
+    const char* daemon;   // request that reaches the rule
+    const char* addr;
+};
+
+const BadRow kBadRows[] = {
+    {"sshd 10.0.0.1\n", "missing ':' separator", "hosts.allow:1:1", "vsftpd", "10.9.9.9"},
+    {"sshd: 10.0.0.1", "missing newline", "hosts.allow:1:15", "vsftpd", "10.9.9.9"},
+    {"sshd: 192.168.1.5/24\n", "host bits set", "hosts.allow:1:7", "sshd", "10.9.9.9"},
+    {"sshd: 10.0.0.0/0\n", "prefix length", "hosts.allow:1:16", "sshd", "10.9.9.9"},
+    {"sshd: 10.0.0.0/255.255.255.255\n", "never matches", "hosts.allow:1:16", "sshd", "10.9.9.9"},
+    {"sshd: [2001:db8::]/129\n", "prefix length", "hosts.allow:1:20", "sshd", "10.9.9.9"},
+    {"sshd: [::ffff:10.0.0.1]\n", "IPv4-mapped", "hosts.allow:1:7", "sshd", "10.9.9.9"},
+    {"sshd: ::1\n", "client list is empty", "hosts.allow:1:6", "sshd", "10.9.9.9"},
+    {"sshd: 10.0.0.1 # office\n", "'#' inside a rule", "hosts.allow:1:16", "sshd", "10.9.9.9"},
+    {"sshd: 10.0.0.1: allow # ok\n", "takes no value", "hosts.allow:1:23", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1:\n", "empty option", "hosts.allow:1:16", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: allow:\n", "must be the last", "hosts.allow:1:17", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: frob\n", "bad option name", "hosts.allow:1:17", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: allow: spawn x\n", "must be the last", "hosts.allow:1:17", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: severity authpriv.info\n", "facility", "hosts.allow:1:26", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: umask 999\n", "umask", "hosts.allow:1:23", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: linger -1\n", "linger", "hosts.allow:1:24", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: spawn\n", "requires a value", "hosts.allow:1:17", "sshd", "10.0.0.1"},
+    {"sshd: 10.0.0.1: aclexec /bin/true\n", "aclexec", "hosts.allow:1:17", "sshd", "10.0.0.1"},
+    {"sshd: ALL EXCEPT\n", "ends in EXCEPT", "hosts.allow:1:11", "sshd", "10.9.9.9"},
+    {"sshd: EXCEPT 10.0.0.1\n", "nothing before it", "hosts.allow:1:7", "sshd", "10.9.9.9"},
+    {": ALL\n", "daemon list is empty", "hosts.allow:1:1", "sshd", "10.9.9.9"},
+    {"sshd: root@\n", "nothing after '@'", "hosts.allow:1:11", "sshd", "10.9.9.9"},
+    {"sshd: /etc/loop\n", "includes itself", "/etc/loop:1:1", "sshd", "10.9.9.9"},
+    {"sshd: /etc/unreadable\n", "Permission denied", "hosts.allow:1:7", "sshd", "10.9.9.9"},
+    {"sshd: /etc/withexcept\n", "EXCEPT does not work", "/etc/withexcept:1:4", "sshd", "10.9.9.9"},
+    {"sshd: \\\n  10.0.0.1/33\n", "prefix length", "hosts.allow:2:12", "sshd", "10.9.9.9"},
+};
+
+void test_malformed(void**) {
+    g_pattern_files = {{"/etc/loop", "/etc/loop\n"}, {"/etc/unreadable", "<unreadable>"},
+                       {"/etc/withexcept", "gw EXCEPT x\n"}};
+    for (const BadRow& r : kBadRows) {
+        std::string row = std::string("[") + r.allow + "]";
+        Diagnostics diags;
+        auto p = compile(r.allow, "", &diags);
+        CHECK(!p->valid(), row);
+        const ringfence::core::Diagnostic* first = nullptr;
+        for (const auto& d : diags) {
+            if (d.severity == ringfence::core::Severity::error) {
+                first = &d;
+                break;
+            }
+        }
+        CHECK(first != nullptr, row);
+        CHECK(unit::contains(first->message, r.message), row + " got: " + join(diags));
+        CHECK_STR(first->file + ":" + std::to_string(first->line) + ":" + std::to_string(first->column), r.where,
+                  row + " " + first->message);
+        // Even in hosts.allow, with nothing in hosts.deny, a broken rule denies.
+        Decision d = p->evaluate(request(r.daemon, r.addr, "-"), tcpd::Lookups());
+        CHECK(d.verdict == D, row + " -> " + d.explanation());
+        CHECK(d.reason == Decision::Reason::broken_rule, row);
+        CHECK(d.options() == nullptr, row);
+    }
+}
+
+void test_broken_rule_scope(void**) {
+    Diagnostics diags;
+    // Lists fine, option broken: denies only what the rule matches (libwrap).
+    auto p = compile("sshd: 10.0.0.1: frob\n", "", &diags);
+    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "other client");
+    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    // Client list broken: denies every client of the daemons it names.
+    p = compile("sshd: 10.0.0.1/40\n", "", &diags);
+    CHECK(p->evaluate(request("sshd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == D, "same daemon");
+    CHECK(p->evaluate(request("vsftpd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    // Too long a rule ends the file: the rules after it are never read.
+    std::string longline = "sshd: " + std::string(2100, 'x') + "\nvsftpd: ALL: deny\n";
+    diags.clear();
+    p = compile(longline, "", &diags);
+    CHECK(unit::contains(join(diags), "longer than 2046"), join(diags));
+    CHECK_INT(p->rules().size(), 1, "rules after an over-long line");
+    // 2046 bytes plus '\n' is still a rule.
+    std::string fits = "sshd: 10.0.0.1";
+    fits += std::string(2046 - fits.size(), ' ') + "\n";
+    diags.clear();
+    p = compile(fits, "ALL: ALL\n", &diags);
+    CHECK(p->valid(), join(diags));
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "2046 bytes");
+    std::string too_long = "sshd: 10.0.0.1" + std::string(2047 - 14, ' ') + "\n";
+    diags.clear();
+    p = compile(too_long, "", &diags);
+    CHECK(!p->valid(), "2047 bytes");
+    // Unreadable hosts.deny: everything not allowed is refused.
+    tcpd::HostsFile deny;
+    deny.path = "hosts.deny";
+    deny.read_error = ringfence::core::Diagnostic{};
+    deny.read_error->file = "hosts.deny";
+    deny.read_error->message = "refusing a file that is writable by group or others";
+    diags.clear();
+    p = tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", "sshd: 10.0.0.1\n"), deny, fake_files(),
+                              &diags);
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
+    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
+    // Missing files are empty.
+    tcpd::HostsFile missing;
+    missing.path = "hosts.deny";
+    diags.clear();
+    p = tcpd::Policy::compile(missing, missing, fake_files(), &diags);
+    CHECK(p->valid() && diags.empty(), join(diags));
+    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+void test_options_parsed(void**) {
+    Diagnostics diags;
+    auto p = compile(
+        "sshd: ALL: severity local0.notice : SETENV PATH /bin\\:/usr/bin : umask=027 : nice : linger 5 : "
+        "rfc931 3: keepalive: user nobody.nogroup: banners /etc/banners: spawn (echo %a) &: allow\n",
+        "", &diags);
+    CHECK(p->valid(), join(diags));
+    Decision d = p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups());
+    CHECK(d.reason == Decision::Reason::allow_option, d.explanation());
+    const auto* o = d.options();
+    CHECK(o != nullptr && o->size() == 11, "option count");
+    using K = tcpd::Option::Kind;
+    CHECK((*o)[0].kind == K::severity && (*o)[0].facility == LOG_LOCAL0 && (*o)[0].level == LOG_NOTICE, "severity");
+    CHECK((*o)[1].kind == K::setenv && (*o)[1].name == "PATH" && (*o)[1].argument == "/bin:/usr/bin", "setenv");
+    CHECK((*o)[2].kind == K::umask && (*o)[2].number == 027, "umask");
+    CHECK((*o)[3].kind == K::nice && (*o)[3].number == 10, "nice default");
+    CHECK((*o)[4].kind == K::linger && (*o)[4].number == 5, "linger");
+    CHECK((*o)[5].kind == K::rfc931 && (*o)[5].number == 3, "rfc931");
+    CHECK((*o)[6].kind == K::keepalive, "keepalive");
+    CHECK((*o)[7].kind == K::user && (*o)[7].name == "nobody" && (*o)[7].argument == "nogroup", "user.group");
+    CHECK((*o)[8].kind == K::banners && (*o)[8].value == "/etc/banners", "banners");
+    CHECK((*o)[9].kind == K::spawn && (*o)[9].value == "(echo %a) &", "spawn");
+    CHECK((*o)[10].kind == K::allow, "allow");
+    CHECK_INT((*o)[2].column, 66, "column of umask");
+
+    diags.clear();
+    p = compile("sshd: ALL: spawn echo %z\n", "", &diags);
+    CHECK(p->valid(), "unknown %z is only a warning, as in libwrap");
+    CHECK(unit::contains(join(diags), "unrecognized %z"), join(diags));
+}
+
+// ---------------------------------------------------------------------------
+// Lookups: only when a rule needs a name, at most once per decision; the
+// double-reverse check of PARANOID.
+
+void test_lazy_lookups(void**) {
+    FakeReverse rev;
+    FakeForward fwd;
+    rev.ptr["10.0.0.1"] = "gw.example.com";
+    fwd.a["gw.example.com"] = {"10.0.0.1"};
+    tcpd::Lookups lk;
+    lk.reverse = &rev;
+    lk.forward = &fwd;
+    Diagnostics diags;
+
+    auto p = compile("sshd: 10.0.0.0/8, 10.0.0.1, 10., ALL\n", "ALL: ALL\n", &diags);
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
+    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
+    CHECK_INT(rev.calls + fwd.calls, 0, "numeric patterns and ALL never look up");
+
+    p = compile("sshd: 192.168.0.0/16 .example.com LOCAL UNKNOWN KNOWN\nvsftpd: ALL\n", "", &diags);
+    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
+    CHECK_INT(rev.calls, 1, "one reverse lookup");
+    CHECK_INT(fwd.calls, 1, "one forward lookup");
+    CHECK(p->evaluate(request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
+    CHECK_INT(rev.calls, 1, "no lookup when the daemon does not match");
+
+    // PARANOID: the reverse name must resolve back to the address.
+    struct Case {
+        const char* ptr;      // nullptr: no PTR
+        const char* forward;  // nullptr: does not resolve
+        const char* expect;
+    } cases[] = {
+        {"gw.example.com", "10.0.0.1", "gw.example.com"}, {nullptr, nullptr, "unknown"},
+        {"gw.example.com", nullptr, "paranoid"},          {"gw.example.com", "10.0.0.2", "paranoid"},
+        {"10.0.0.1", "10.0.0.1", "paranoid"},             {"gw.example.com", "::ffff:10.0.0.1", "gw.example.com"},
+    };
+    for (const Case& c : cases) {
+        FakeReverse r2;
+        FakeForward f2;
+        if (c.ptr != nullptr) {
+            r2.ptr["10.0.0.1"] = c.ptr;
+            if (c.forward != nullptr) {
+                f2.a[c.ptr] = {c.forward};
+            }
+        }
+        CHECK_STR(tcpd::verified_host_name(*IpAddress::parse("::ffff:10.0.0.1"), r2, f2), c.expect,
+                  std::string("ptr=") + (c.ptr ? c.ptr : "-") + " fwd=" + (c.forward ? c.forward : "-"));
+    }
+    p = compile("", "ALL: PARANOID\n", &diags);
+    FakeReverse r3;
+    FakeForward f3;
+    r3.ptr["10.0.0.9"] = "liar.example.com";
+    f3.a["liar.example.com"] = {"10.0.0.1"};
+    tcpd::Lookups lk3{&r3, &f3, nullptr};
+    CHECK(p->evaluate(request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
+    CHECK(p->evaluate(request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wildcard_against_oracle),
+        cmocka_unit_test(test_decision_table),
+        cmocka_unit_test(test_netgroup_and_server),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_broken_rule_scope),
+        cmocka_unit_test(test_options_parsed),
+        cmocka_unit_test(test_lazy_lookups),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
