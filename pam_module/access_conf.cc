@@ -3,6 +3,8 @@
 // see ringfence-access.conf(5) for the deliberate differences.
 #include "pam_module/access_conf.h"
 
+#include "core/text.h"
+
 #include <dirent.h>
 #include <strings.h>
 
@@ -17,33 +19,10 @@ using core::IpAddress;
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_blank(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_blank(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool iends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
-}
+using core::iends_with;
+using core::iequals;
+using core::is_blank;
+using core::trim;
 
 // A list item with its column in the line (1-based), for diagnostics.
 struct RawToken {

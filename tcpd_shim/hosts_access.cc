@@ -4,6 +4,8 @@
 // ringfence-hosts_access(5) lists the deliberate differences.
 #include "tcpd_shim/hosts_access.h"
 
+#include "core/text.h"
+
 #include <syslog.h>
 
 #include <algorithm>
@@ -22,23 +24,8 @@ namespace {
 // ---------------------------------------------------------------------------
 // Small string helpers (ASCII, locale-independent, as libwrap in the C locale)
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+using core::iequals;
+using core::istarts_with;
 
 // isspace() in the C locale: chop_string() in options.c.
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
@@ -1159,7 +1146,7 @@ private:
 bool wildcard_match(std::string_view pattern, std::string_view text) {
     auto seg_at = [](std::string_view seg, std::string_view t, size_t pos) {
         for (size_t i = 0; i < seg.size(); ++i) {
-            if (seg[i] != '?' && lower(seg[i]) != lower(t[pos + i])) {
+            if (seg[i] != '?' && core::ascii_lower(seg[i]) != core::ascii_lower(t[pos + i])) {
                 return false;
             }
         }
