@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""Integration tests of ringfence-wrap and libringfence-preload.so.
+
+Real daemons run under ringfence-wrap in a private mount + network namespace
+(unshare -m -n, needs root): a blocking multi-threaded daemon of our own
+(shim_test_server.c) and nginx (master + 2 workers, epoll, non-blocking
+listeners on 127.0.0.1 and [::1]). Clients connect from 127.0.0.2, 127.0.0.3
+and ::1. /dev is an overlay whose upper layer lives in the test's temporary
+directory, so the test's own syslog socket sits at /dev/log without touching
+the host's /dev.
+
+usage: shim_integration.py --wrap W --shim S --server X [--nginx N]
+                           [--sanitize MODE] TEST...
+TEST: symbols | blocking | stress | nginx | badpolicy
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+
+
+def log(msg):
+    print("shim-test: " + msg, flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    log("ok: " + what)
+
+
+# ---------------------------------------------------------------------------
+# sandbox
+
+def enter_sandbox(argv):
+    """Re-executes this script in a new mount + network namespace."""
+    if os.environ.get("RINGFENCE_SHIM_SANDBOX") == "1":
+        return
+    if os.geteuid() != 0:
+        print("skipped: needs root (unshare -m -n)")
+        sys.exit(SKIP)
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        print("skipped: needs unshare and ip")
+        sys.exit(SKIP)
+    env = dict(os.environ, RINGFENCE_SHIM_SANDBOX="1")
+    rc = subprocess.call(["unshare", "-m", "-n", "--propagation", "private", "--",
+                          sys.executable] + argv, env=env)
+    sys.exit(rc)
+
+
+def setup_sandbox(work):
+    subprocess.check_call(["ip", "link", "set", "lo", "up"])
+    upper, wdir = os.path.join(work, "dev-upper"), os.path.join(work, "dev-work")
+    os.mkdir(upper)
+    os.mkdir(wdir)
+    subprocess.check_call(["mount", "-t", "overlay", "overlay", "-o",
+                           "lowerdir=/dev,upperdir=%s,workdir=%s" % (upper, wdir), "/dev"])
+
+
+class SyslogSink:
+    """Our datagram socket at /dev/log (in the /dev overlay), read by a thread."""
+
+    def __init__(self):
+        if os.path.lexists("/dev/log"):
+            os.unlink("/dev/log")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("/dev/log")
+        os.chmod("/dev/log", 0o666)
+        self.sock.settimeout(0.05)
+        self.lock = threading.Lock()
+        self.messages = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while not self.stopping:
+            try:
+                m = self.sock.recv(65536).decode(errors="replace")
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.messages.append(m)
+
+    def drain(self, settle=0.2):
+        time.sleep(settle)
+        with self.lock:
+            out, self.messages = self.messages, []
+        return out
+
+    def close(self):
+        self.stopping = True
+        self.thread.join()
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# clients
+
+def fetch(family, source, port, payload=b"", timeout=5.0):
+    """Connects from `source`, sends payload, returns everything received
+    until the server closes (b"" = closed without data)."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.bind((source, 0))
+        s.connect((source if family == socket.AF_INET6 else "127.0.0.1", port))
+        if payload:
+            try:
+                s.sendall(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+    finally:
+        s.close()
+
+
+def v4(source, port, payload=b""):
+    return fetch(socket.AF_INET, source, port, payload)
+
+
+def v6(port, payload=b""):
+    return fetch(socket.AF_INET6, "::1", port, payload)
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise Failure("nothing listens on %s:%d" % (host, port))
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+
+
+class Daemon:
+    def __init__(self, argv, env=None, stdout_path=None):
+        self.out_path = stdout_path
+        self.out = open(stdout_path, "w") if stdout_path else subprocess.DEVNULL
+        self.err_path = (stdout_path or "/tmp/daemon") + ".err"
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.err, env=env)
+
+    def lines(self):
+        with open(self.out_path) as f:
+            return f.read().splitlines()
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def sanitizer_env(args):
+    env = dict(os.environ)
+    env.pop("RINGFENCE_SHIM_SANDBOX", None)
+    if args.sanitize == "address":
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
+    elif args.sanitize == "thread":
+        env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66"
+    return env
+
+
+def no_sanitizer_reports(daemon):
+    err = daemon.stderr()
+    check("Sanitizer" not in err and "runtime error" not in err,
+          "no sanitizer report from the daemon" + ("" if "Sanitizer" not in err else ":\n" + err[-3000:]))
+
+
+# ---------------------------------------------------------------------------
+# tests
+
+def test_symbols(args, work, sink):
+    out = subprocess.check_output(["nm", "-D", "--defined-only", args.shim], text=True)
+    names = sorted(line.split()[-1] for line in out.splitlines() if line.strip())
+    check(names == ["accept", "accept4"], "only accept and accept4 are exported (got %s)" % names)
+    dyn = subprocess.check_output(["objdump", "-p", args.shim], text=True)
+    needed = [line.split()[-1] for line in dyn.splitlines() if line.strip().startswith("NEEDED")]
+    if not args.sanitize:
+        check(not any("stdc++" in n or "gcc_s" in n for n in needed),
+              "no dynamic libstdc++ / libgcc_s (NEEDED: %s)" % needed)
+    # dlopen with RTLD_NOW in a fresh process: everything resolves.
+    code = ("import ctypes,os,sys; ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW|os.RTLD_LOCAL); print('loaded')")
+    env = sanitizer_env(args)
+    env["RINGFENCE_HOSTS_ALLOW"] = os.path.join(work, "none.allow")
+    env["RINGFENCE_HOSTS_DENY"] = os.path.join(work, "none.deny")
+    if args.sanitize:
+        log("sanitizer build: dlopen check skipped (the runtime comes from the host executable)")
+        return
+    r = subprocess.run([sys.executable, "-c", code, args.shim], capture_output=True, text=True, env=env)
+    check(r.returncode == 0 and "loaded" in r.stdout, "dlopen(RTLD_NOW) works: " + (r.stderr.strip() or "ok"))
+
+
+def policy_files(work, allow, deny):
+    pa, pd = os.path.join(work, "hosts.allow"), os.path.join(work, "hosts.deny")
+    write(pa, allow)
+    write(pd, deny)
+    return pa, pd
+
+
+def start_server(args, work, pa, pd, port, threads, extra_env=None, name="shimtest"):
+    env = sanitizer_env(args)
+    env.pop("LD_PRELOAD", None)
+    if extra_env:
+        env.update(extra_env)
+    d = Daemon([args.wrap, "--name", name, "--allow", pa, "--deny", pd, "--",
+                args.server, str(port), str(threads), os.path.join(work, "unix.sock")],
+               env=env, stdout_path=os.path.join(work, "server-%d.out" % port))
+    end = time.time() + 10
+    while time.time() < end:
+        if d.proc.poll() is not None:
+            raise Failure("server exited: %s" % d.stderr())
+        if any(line.startswith("ready") for line in d.lines()):
+            return d
+        time.sleep(0.05)
+    raise Failure("server did not start")
+
+
+def served(daemon, who):
+    return sum(1 for line in daemon.lines() if line.startswith("served ") and line.endswith(who))
+
+
+def test_blocking(args, work, sink):
+    pa, pd = policy_files(work, "shimtest: 127.0.0.2 [::1]\n", "ALL: ALL\n")
+    port = 7101
+    d = start_server(args, work, pa, pd, port, 4)
+    try:
+        check(b"hello ::ffff:127.0.0.2" in v4("127.0.0.2", port), "127.0.0.2 is served (seen v4-mapped)")
+        check(v4("127.0.0.3", port) == b"", "127.0.0.3 sees the connection closed without data")
+        check(b"hello ::1" in v6(port), "::1 is served")
+        for i in range(5):
+            check(v4("127.0.0.3", port) == b"", "refused again (%d)" % i)
+        check(b"hello ::ffff:127.0.0.2" in v4("127.0.0.2", port), "still serving allowed clients after refusals")
+        check(served(d, "127.0.0.3") == 0, "the daemon never saw 127.0.0.3")
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        u.settimeout(5)
+        u.connect(os.path.join(work, "unix.sock"))
+        check(u.recv(100).startswith(b"hello unix"), "Unix socket untouched (ALL: ALL does not apply)")
+        u.close()
+        lines = d.lines()
+        check("LD_PRELOAD (unset)" in lines, "LD_PRELOAD removed from the daemon's environment (%s)" % lines[0])
+        check(not any(line.startswith("ERRNO-CLOBBERED") for line in lines), "errno preserved on allowed accepts")
+        msgs = sink.drain()
+        want = "refused connect from 127.0.0.3 to shimtest (%s:1)" % pd
+        hits = [m for m in msgs if want in m]
+        check(len(hits) == 6, "one syslog line per refusal (%d): %s" % (len(hits), hits[:1]))
+        check(hits and hits[0].startswith("<%d>" % (4 * 8 + 4)) and "ringfence-wrap[%d]: " % d.proc.pid in hits[0],
+              "syslog line is auth.warning from ringfence-wrap[PID]")
+
+        # Reload: the files change under the running daemon.
+        write(pa, "shimtest: 127.0.0.2 127.0.0.3 [::1]\n")
+        time.sleep(1.2)
+        check(b"hello ::ffff:127.0.0.3" in v4("127.0.0.3", port), "reloaded: 127.0.0.3 now allowed")
+        # A policy broken at runtime refuses everything (fail closed).
+        write(pd, "ALL ALL\n")
+        time.sleep(1.2)
+        check(v4("127.0.0.2", port) == b"", "invalid policy at runtime: refused (fail closed)")
+        msgs = sink.drain()
+        check(any("policy is invalid" in m for m in msgs), "invalid policy logged")
+        write(pd, "ALL: ALL\n")
+        time.sleep(1.2)
+        check(b"hello" in v4("127.0.0.2", port), "fixed policy: served again")
+
+        # Options are not run in the shim; reported once.
+        write(pa, "shimtest: 127.0.0.2 : spawn /bin/touch %s/spawned\n" % work)
+        time.sleep(1.2)
+        v4("127.0.0.2", port)
+        v4("127.0.0.2", port)
+        msgs = sink.drain()
+        check(not os.path.exists(os.path.join(work, "spawned")), "spawn was not run")
+        check(sum("spawn" in m and "not run" in m for m in msgs) == 1, "ignored option logged once")
+        check(d.proc.poll() is None, "daemon still running")
+        no_sanitizer_reports(d)
+    finally:
+        d.stop()
+
+    # Children do not inherit the preload unless asked.
+    d = start_server(args, work, pa, pd, port + 1, 1, extra_env={"RINGFENCE_PRELOAD_INHERIT": "1"})
+    try:
+        check(any(line.startswith("LD_PRELOAD ") and "libringfence-preload.so" in line for line in d.lines()),
+              "RINGFENCE_PRELOAD_INHERIT=1 keeps LD_PRELOAD")
+    finally:
+        d.stop()
+
+
+def test_stress(args, work, sink):
+    pa, pd = policy_files(work, "shimtest: 127.0.0.2 [::1]\n", "ALL: ALL\n")
+    port = 7201
+    d = start_server(args, work, pa, pd, port, 16)
+    errors = []
+    counts = {"allowed": 0, "refused": 0}
+    lock = threading.Lock()
+
+    def client(k):
+        try:
+            for i in range(30):
+                which = (k + i) % 3
+                if which == 0:
+                    ok = b"hello" in v4("127.0.0.2", port)
+                    kind = "allowed"
+                elif which == 1:
+                    ok = v4("127.0.0.3", port) == b""
+                    kind = "refused"
+                else:
+                    ok = b"hello ::1" in v6(port)
+                    kind = "allowed"
+                with lock:
+                    counts[kind] += 1
+                    if not ok:
+                        errors.append("%s client %d/%d" % (kind, k, i))
+                if i == 15 and k == 0:
+                    os.utime(pa)  # a reload in the middle
+        except Exception as e:  # noqa: BLE001
+            with lock:
+                errors.append(repr(e))
+
+    try:
+        start = time.time()
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(not errors, "every client got its verdict (%d allowed, %d refused, %.1fs) %s" %
+              (counts["allowed"], counts["refused"], time.time() - start, errors[:3]))
+        time.sleep(0.2)
+        total = sum(1 for line in d.lines() if line.startswith("served "))
+        check(total == counts["allowed"], "the daemon served exactly the allowed clients (%d)" % total)
+        check(d.proc.poll() is None, "daemon survived")
+        no_sanitizer_reports(d)
+        sink.drain(0)
+    finally:
+        d.stop()
+
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 2;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log info;
+events {{ use epoll; worker_connections 128; }}
+http {{
+  access_log {work}/nginx-access.log;
+  client_body_temp_path {work}/nginx-tmp/body;
+  proxy_temp_path {work}/nginx-tmp/proxy;
+  fastcgi_temp_path {work}/nginx-tmp/fastcgi;
+  uwsgi_temp_path {work}/nginx-tmp/uwsgi;
+  scgi_temp_path {work}/nginx-tmp/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    listen [::1]:{port};
+    location / {{ return 200 "ok from nginx\\n"; }}
+  }}
+}}
+"""
+
+GET = b"GET / HTTP/1.0\r\nHost: t\r\n\r\n"
+
+
+def test_nginx(args, work, sink):
+    if not args.nginx:
+        print("skipped: nginx not found (apt-get install nginx-light)")
+        sys.exit(SKIP)
+    if args.sanitize:
+        print("skipped: a sanitizer build of the shim cannot be preloaded into an uninstrumented nginx")
+        sys.exit(SKIP)
+    port = 7301
+    os.makedirs(os.path.join(work, "nginx-tmp"))
+    conf = os.path.join(work, "nginx.conf")
+    write(conf, NGINX_CONF.format(work=work, port=port))
+    pa, pd = policy_files(work, "nginx: 127.0.0.2 [::1]\n", "ALL: ALL\n")
+    env = sanitizer_env(args)
+    env.pop("LD_PRELOAD", None)
+    d = Daemon([args.wrap, "--name", "nginx", "--allow", pa, "--deny", pd, "--",
+                args.nginx, "-p", work, "-c", conf, "-e", os.path.join(work, "nginx-error.log")],
+               env=env, stdout_path=os.path.join(work, "nginx.out"))
+    try:
+        end = time.time() + 10
+        while True:
+            if d.proc.poll() is not None:
+                raise Failure("nginx exited: " + d.stderr())
+            if time.time() > end:
+                raise Failure("nginx did not answer on [::1]:%d: %s" % (port, d.stderr()))
+            try:
+                if v6(port, GET):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        workers = subprocess.run(["pgrep", "-P", str(d.proc.pid)], capture_output=True, text=True).stdout.split()
+        check(len(workers) == 2, "nginx runs master + 2 workers (%s)" % workers)
+        sink.drain(0)
+        refused = 0
+        for i in range(20):
+            check(b"ok from nginx" in v4("127.0.0.2", port, GET), "round %d: 127.0.0.2 served" % i)
+            check(v4("127.0.0.3", port, GET) == b"", "round %d: 127.0.0.3 closed without data" % i)
+            refused += 1
+            check(b"ok from nginx" in v6(port, GET), "round %d: ::1 served" % i)
+
+        # A burst of refused clients, then allowed ones still get through.
+        burst = [socket.socket(socket.AF_INET) for _ in range(30)]
+        for s in burst:
+            s.bind(("127.0.0.3", 0))
+            s.connect(("127.0.0.1", port))
+            refused += 1
+        for s in burst:
+            s.settimeout(5)
+            check(s.recv(10) == b"", "burst client closed") if s is burst[0] else s.recv(10)
+            s.close()
+        for i in range(5):
+            check(b"ok from nginx" in v4("127.0.0.2", port, GET), "after the burst: 127.0.0.2 served (%d)" % i)
+
+        msgs = sink.drain(0.5)
+        want = "refused connect from 127.0.0.3 to nginx (%s:1)" % pd
+        hits = [m for m in msgs if want in m]
+        check(len(hits) == refused, "one syslog line per refusal (%d of %d)" % (len(hits), refused))
+        pids = {m.split("ringfence-wrap[")[1].split("]")[0] for m in hits}
+        log("refusals logged by worker pids %s" % sorted(pids))
+        with open(os.path.join(work, "nginx-access.log")) as f:
+            access = f.read()
+        check("127.0.0.3" not in access, "nginx never saw 127.0.0.3 (access log)")
+        check(d.proc.poll() is None, "nginx still running")
+    finally:
+        d.stop()
+
+
+def test_badpolicy(args, work, sink):
+    pa, pd = policy_files(work, "sshd: 10.0.0.0/33\n", "ALL ALL\n")
+    marker = os.path.join(work, "started")
+    r = subprocess.run([args.wrap, "--allow", pa, "--deny", pd, "--", "/bin/touch", marker],
+                       capture_output=True, text=True, env=sanitizer_env(args))
+    check(r.returncode == 1, "ringfence-wrap exits 1 on a broken policy (%d)" % r.returncode)
+    check(("%s:1:" % pd) in r.stderr and "error:" in r.stderr, "file:line: error: diagnostic:\n" + r.stderr)
+    check(not os.path.exists(marker), "the program was not started")
+    r = subprocess.run([args.wrap, "--", "/nonexistent/prog"], capture_output=True, text=True,
+                       env=dict(sanitizer_env(args)))
+    check(r.returncode in (1, 127), "missing program: exit %d" % r.returncode)
+
+
+TESTS = {"symbols": test_symbols, "blocking": test_blocking, "stress": test_stress,
+         "nginx": test_nginx, "badpolicy": test_badpolicy}
+
+
+def main():
+    enter_sandbox(sys.argv)
+    p = argparse.ArgumentParser()
+    p.add_argument("--wrap", required=True)
+    p.add_argument("--shim", required=True)
+    p.add_argument("--server", required=True)
+    p.add_argument("--nginx", default="")
+    p.add_argument("--sanitize", default="")
+    p.add_argument("tests", nargs="+")
+    args = p.parse_args()
+    work = tempfile.mkdtemp(prefix="rf-shim-")
+    os.chmod(work, 0o755)  # nginx workers (nobody) re-check the policy files
+    sink = None
+    try:
+        setup_sandbox(work)
+        sink = SyslogSink()
+        for name in args.tests:
+            log("=== " + name)
+            TESTS[name](args, work, sink)
+        log("PASS")
+        return 0
+    except Failure as e:
+        log("FAIL: %s" % e)
+        return 1
+    finally:
+        if sink:
+            sink.close()
+        if os.environ.get("RINGFENCE_KEEP"):
+            log("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
