@@ -1,0 +1,237 @@
+// ringfence-tcpdmatch: predicts how the hosts_access rules answer one
+// request, like tcpdmatch(8), naming the deciding rule.
+//
+//   ringfence-tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host
+//     client `host`: an address (its name counts as unknown, as tcpdmatch),
+//     `unknown` or `paranoid` (the name placeholders), or a host name (each
+//     of its addresses is checked, with the double-reverse lookup).
+//   ringfence-tcpdmatch [-d] --addr ADDR [--name NAME] [--user USER]
+//                       [--port PORT] daemon[@host]
+//     the exact request: no DNS, ident or netgroup lookup at all.
+// Exit status: 0 (whatever the verdict, as tcpdmatch), 2 usage or lookup error.
+#include <getopt.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/identity.h"
+#include "core/name_service.h"
+#include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/system_reverse.h"
+
+namespace {
+
+namespace tcpd = ringfence::tcpd;
+using ringfence::core::IpAddress;
+using ringfence::core::escape_for_log;
+
+bool is_placeholder(const std::string& s) {
+    return s == tcpd::kUnknown || s == tcpd::kParanoid;
+}
+
+void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lookups& lookups) {
+    tcpd::Decision d = policy.evaluate(req, lookups);
+    const tcpd::Endpoint& c = req.client;
+    if (c.name && !c.name->empty() && *c.name != tcpd::kUnknown) {
+        std::printf("client:   hostname %s\n", escape_for_log(*c.name, 200).c_str());
+    }
+    if (c.address) {
+        std::printf("client:   address  %s\n", c.address->to_string().c_str());
+    }
+    if (req.user && !req.user->empty() && *req.user != tcpd::kUnknown) {
+        std::printf("client:   username %s\n", escape_for_log(*req.user, 200).c_str());
+    }
+    if (req.server.name && !req.server.name->empty()) {
+        std::printf("server:   hostname %s\n", escape_for_log(*req.server.name, 200).c_str());
+    }
+    if (req.server.address) {
+        std::printf("server:   address  %s\n", req.server.address->to_string().c_str());
+    }
+    if (req.server_port) {
+        std::printf("server:   port     %u\n", static_cast<unsigned>(*req.server_port));
+    }
+    std::printf("server:   process  %s\n", escape_for_log(req.daemon, 200).c_str());
+    if (d.rule != nullptr) {
+        std::printf("matched:  %s\n", d.rule->location().c_str());
+        if (d.reason == tcpd::Decision::Reason::broken_rule) {
+            std::printf("error:    %s\n", escape_for_log(d.rule->error, 300).c_str());
+        }
+    }
+    if (const auto* opts = d.options()) {
+        for (const tcpd::Option& o : *opts) {
+            std::string v = o.value.empty() ? "" : " " + o.value;
+            std::printf("option:   %s%s\n", tcpd::option_name(o.kind), escape_for_log(v, 300).c_str());
+        }
+    }
+    std::printf("access:   %s\n", d.verdict == tcpd::Verdict::allow ? "granted" : "denied");
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: ringfence-tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host\n"
+                 "       ringfence-tcpdmatch [-d] --addr ADDR [--name NAME] [--user USER] [--port PORT] "
+                 "daemon[@host]\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool here = false;
+    std::optional<std::string> addr, name, user;
+    std::optional<uint16_t> port;
+    static const struct option long_opts[] = {
+        {"addr", required_argument, nullptr, 'A'}, {"name", required_argument, nullptr, 'N'},
+        {"user", required_argument, nullptr, 'U'}, {"port", required_argument, nullptr, 'P'},
+        {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+di:", long_opts, nullptr)) != -1) {
+        switch (opt) {
+            case 'd':
+                here = true;
+                break;
+            case 'i':
+                break;  // tcpdmatch reads inetd.conf for warnings only; ringfence does not
+            case 'A':
+                addr = optarg;
+                break;
+            case 'N':
+                name = optarg;
+                break;
+            case 'U':
+                user = optarg;
+                break;
+            case 'P': {
+                char* end = nullptr;
+                long v = std::strtol(optarg, &end, 10);
+                if (*optarg == '\0' || *end != '\0' || v < 0 || v > 65535) {
+                    std::fprintf(stderr, "ringfence-tcpdmatch: bad port '%s'\n", escape_for_log(optarg).c_str());
+                    return 2;
+                }
+                port = static_cast<uint16_t>(v);
+                break;
+            }
+            default:
+                return usage();
+        }
+    }
+    const bool exact = addr.has_value();
+    if ((name || user || port) && !exact) {
+        std::fprintf(stderr, "ringfence-tcpdmatch: --name, --user and --port go with --addr\n");
+        return usage();
+    }
+    if (argc - optind != (exact ? 1 : 2)) {
+        return usage();
+    }
+
+    std::string daemon = argv[optind];
+    std::optional<std::string> server_host;
+    if (size_t at = daemon.find('@'); at != std::string::npos) {
+        server_host = daemon.substr(at + 1);
+        daemon.resize(at);
+    }
+    if (daemon.empty() || (server_host && server_host->empty())) {
+        return usage();
+    }
+
+    ringfence::core::Diagnostics diags;
+    auto policy = tcpd::Policy::load(here ? "hosts.allow" : "/etc/hosts.allow",
+                                     here ? "hosts.deny" : "/etc/hosts.deny", &diags);
+    for (const auto& d : diags) {
+        if (d.severity == ringfence::core::Severity::error) {
+            std::fprintf(stderr, "%s\n", d.one_line().c_str());
+        }
+    }
+
+    ringfence::core::SystemNameService forward;
+    tcpd::SystemReverseNameService reverse;
+    ringfence::core::SystemIdentity identity;
+
+    tcpd::Request req;
+    req.daemon = daemon;
+    req.server_port = port;
+
+    if (exact) {
+        auto a = IpAddress::parse(*addr);
+        if (!a) {
+            std::fprintf(stderr, "ringfence-tcpdmatch: --addr '%s' is not an IPv4 or IPv6 address\n",
+                         escape_for_log(*addr).c_str());
+            return 2;
+        }
+        req.client.address = *a;
+        req.client.name = name.value_or("");  // given: never looked up
+        req.user = user;
+        if (server_host) {
+            if (auto s = IpAddress::parse(*server_host)) {
+                req.server.address = *s;
+                req.server.name = "";
+            } else {
+                req.server.name = *server_host;
+            }
+        }
+        report(*policy, req, tcpd::Lookups{});  // no lookups of any kind
+        return 0;
+    }
+
+    tcpd::Lookups lookups{&reverse, &forward, &identity};
+    if (server_host) {
+        if (auto s = IpAddress::parse(*server_host)) {
+            req.server.address = *s;
+            req.server.name = "";
+        } else if (is_placeholder(*server_host)) {
+            req.server.name = *server_host;
+        } else {
+            std::vector<IpAddress> as = forward.resolve(*server_host);
+            if (as.size() != 1) {
+                std::fprintf(stderr, "ringfence-tcpdmatch: server '%s' must resolve to exactly one address (%zu)\n",
+                             escape_for_log(*server_host).c_str(), as.size());
+                return 2;
+            }
+            req.server.address = as.front();
+            req.server.name = *server_host;
+        }
+    }
+
+    std::string client = argv[optind + 1];
+    if (size_t at = client.rfind('@'); at != std::string::npos) {
+        req.user = client.substr(0, at);
+        client = client.substr(at + 1);
+    }
+    if (client.empty()) {
+        return usage();
+    }
+    if (auto a = IpAddress::parse(client)) {
+        // As tcpdmatch: an address alone means "the name lookup failed".
+        req.client.address = *a;
+        req.client.name = "";
+        report(*policy, req, lookups);
+        return 0;
+    }
+    if (is_placeholder(client)) {
+        req.client.name = client;
+        report(*policy, req, lookups);
+        return 0;
+    }
+    std::vector<IpAddress> addrs = forward.resolve(client);
+    if (addrs.empty()) {
+        std::fprintf(stderr, "ringfence-tcpdmatch: host address %s->name lookup failed\n",
+                     escape_for_log(client).c_str());
+        return 2;
+    }
+    bool first = true;
+    for (const IpAddress& a : addrs) {
+        if (!first) {
+            std::printf("\n");
+        }
+        first = false;
+        tcpd::Request r = req;
+        r.client.address = a;
+        r.client.name = tcpd::verified_host_name(a, reverse, forward);
+        report(*policy, r, lookups);
+    }
+    return 0;
+}
