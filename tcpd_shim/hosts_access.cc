@@ -1,7 +1,7 @@
 // The hosts_access(5) language: compile once, evaluate as a pure function.
 // Decisions follow Debian's libwrap 7.6.q on well-formed files (see
 // /work/shared/notes/tcp_wrappers.md §1 for the behaviour copied here);
-// ringfence-hosts_access(5) lists the deliberate differences.
+// ringfence-tcpdchk(8) and ringfence-wrap(8) list the deliberate differences.
 #include "tcpd_shim/hosts_access.h"
 
 #include "core/text.h"

@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
     int shown = 0;
     for (const auto& d : diags) {
         if (d.severity == ringfence::core::Severity::error && shown++ < 3) {
-            log_at(LOG_ERR, "error: " + escape_for_log(d.one_line(), 300));
+            log_at(LOG_ERR, escape_for_log(d.one_line(), 300));
         }
     }
 

@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
                 port = static_cast<uint16_t>(v);
                 break;
             }
+            case 'h':
+                usage();
+                return 0;
             default:
                 return usage();
         }
@@ -218,7 +221,7 @@ int main(int argc, char** argv) {
     }
     std::vector<IpAddress> addrs = forward.resolve(client);
     if (addrs.empty()) {
-        std::fprintf(stderr, "ringfence-tcpdmatch: host address %s->name lookup failed\n",
+        std::fprintf(stderr, "ringfence-tcpdmatch: host name %s->address lookup failed\n",
                      escape_for_log(client).c_str());
         return 2;
     }

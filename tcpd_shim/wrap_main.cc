@@ -96,6 +96,8 @@ int parse_args(int argc, char** argv, Args* a) {
                 *out = arg.substr(len + 1);
                 return true;
             }
+            std::fprintf(stderr, "ringfence-wrap: unknown option %s\n", arg.c_str());
+            usage(stderr);
             return false;
         };
         if (arg == "--") {
@@ -157,7 +159,7 @@ int run(int argc, char** argv) {
     core::Diagnostics diags;
     std::shared_ptr<const Policy> policy = Policy::load(a.allow, a.deny, &diags);
     for (const core::Diagnostic& d : diags) {
-        std::fprintf(stderr, "%s\n", d.full().c_str());
+        std::fputs(d.full().c_str(), stderr);
     }
     if (!policy || !policy->valid() || core::has_errors(diags)) {
         std::fprintf(stderr, "ringfence-wrap: the policy has errors; not starting %s\n", a.program[0]);
