@@ -17,11 +17,17 @@
 // - the daemon's own syslog state (openlog ident, flags, its /dev/log
 //   connection) is left alone: refusals are sent to /dev/log on a socket of
 //   our own, as "ringfence-wrap[PID]: ...".
+// - no DNS unless a rule needs the client's name: the engine asks the reverse
+//   resolver lazily; answers are cached 60 s per address (see name_cache.h),
+//   so a name rule costs at most one bounded (2 s) reverse and one bounded
+//   forward lookup per client address and name per minute.
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,12 +42,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/diagnostic.h"
 #include "core/identity.h"
 #include "core/ip.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/name_cache.h"
+#include "tcpd_shim/system_reverse.h"
 
 namespace ringfence::tcpd::preload {
 
@@ -204,6 +214,181 @@ std::shared_ptr<const Policy> current_policy() {
     return g_cache->policy;
 }
 
+// --- client names ---------------------------------------------------------------
+
+// Runs the inner reverse lookup with the asynchronous signals blocked, so that
+// the helper thread SystemReverseNameService starts inherits a mask that
+// blocks them: a daemon's signal handlers never run on a thread of ours
+// (process-directed signals go to the daemon's own threads). The calling
+// thread gets them when the lookup returns, at most its 2 s bound later.
+// Synchronous signals (faults) stay unblocked.
+class SignalQuietReverse final : public ReverseNameService {
+public:
+    explicit SignalQuietReverse(ReverseNameService& inner) : inner_(inner) {}
+    std::optional<std::string> reverse(const core::IpAddress& address) override {
+        sigset_t all, old;
+        sigfillset(&all);
+        for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) {
+            sigdelset(&all, sig);
+        }
+        bool masked = pthread_sigmask(SIG_BLOCK, &all, &old) == 0;
+        struct Restore {
+            bool masked;
+            sigset_t* old;
+            ~Restore() {
+                if (masked) {
+                    pthread_sigmask(SIG_SETMASK, old, nullptr);
+                }
+            }
+        } restore{masked, &old};
+        return inner_.reverse(address);
+    }
+
+private:
+    ReverseNameService& inner_;
+};
+
+#if defined(__SANITIZE_THREAD__)
+// TSan builds only: getaddrinfo_a's helper threads are started inside glibc,
+// unseen by TSan's interceptors, and crash in its malloc. This does the same
+// bounded forward lookup with getaddrinfo on a detached std::thread (the
+// pattern of SystemReverseNameService), which TSan sees.
+class ThreadedForward final : public core::NameService {
+public:
+    std::vector<core::IpAddress> resolve(const std::string& host) override {
+        struct Job {
+            std::string host;
+            pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+            bool done = false;
+            std::vector<core::IpAddress> out;
+        };
+        auto job = std::make_shared<Job>();
+        job->host = host;
+        try {
+            std::thread([job] {
+                struct addrinfo hints;
+                memset(&hints, 0, sizeof hints);
+                hints.ai_family = AF_UNSPEC;
+                hints.ai_socktype = SOCK_STREAM;
+                struct addrinfo* res = nullptr;
+                std::vector<core::IpAddress> out;
+                if (getaddrinfo(job->host.c_str(), nullptr, &hints, &res) == 0) {
+                    for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+                        if (ai->ai_family == AF_INET) {
+                            out.push_back(core::IpAddress::from_v4(reinterpret_cast<const uint8_t*>(
+                                &reinterpret_cast<const struct sockaddr_in*>(ai->ai_addr)->sin_addr)));
+                        } else if (ai->ai_family == AF_INET6) {
+                            out.push_back(core::IpAddress::from_v6(
+                                reinterpret_cast<const struct sockaddr_in6*>(ai->ai_addr)->sin6_addr.s6_addr));
+                        }
+                    }
+                    freeaddrinfo(res);
+                }
+                pthread_mutex_lock(&job->mu);
+                job->out = std::move(out);
+                job->done = true;
+                pthread_mutex_unlock(&job->mu);
+            }).detach();
+        } catch (...) {
+            return {};
+        }
+        for (int i = 0; i < 1000; ++i) {  // 2 s in 2 ms steps
+            pthread_mutex_lock(&job->mu);
+            bool done = job->done;
+            std::vector<core::IpAddress> out = done ? job->out : std::vector<core::IpAddress>{};
+            pthread_mutex_unlock(&job->mu);
+            if (done) {
+                return out;
+            }
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, nullptr);
+        }
+        return {};
+    }
+};
+using ForwardService = ThreadedForward;
+#else
+using ForwardService = core::SystemNameService;  // getaddrinfo_a, 2 s bound
+#endif
+
+// The lookup services, created on first use and never freed (like the policy
+// cache). Lifetime of the lookup threads: SystemReverseNameService detaches
+// a thread per reverse lookup which may outlive the 2 s wait; it owns its
+// data (a shared_ptr), touches nothing of ours but that and the code of this
+// library. The shim is preloaded, hence never unloaded (and is linked with
+// -z nodelete so that even a dlopen()ed copy stays mapped): the thread never
+// runs unmapped code. getaddrinfo_a's helper threads (forward lookups) are
+// glibc's own and likewise own their request (see core/system_name_service.cc).
+struct NameServices {
+    SystemReverseNameService system_reverse;  // getnameinfo(NI_NAMEREQD), 2 s bound
+    SignalQuietReverse quiet_reverse{system_reverse};
+    ForwardService system_forward;
+    CachingReverseNameService reverse{quiet_reverse};
+    CachingNameService forward{system_forward};
+};
+
+pthread_mutex_t g_names_lock = PTHREAD_MUTEX_INITIALIZER;
+std::atomic<NameServices*> g_names{nullptr};  // never freed (see above)
+
+// Created in the process that accepts (after a pre-forking daemon forked
+// its workers): each process has its own cache.
+NameServices& name_services() {
+    NameServices* names = g_names.load(std::memory_order_acquire);
+    if (names != nullptr) {
+        return *names;
+    }
+    pthread_mutex_lock(&g_names_lock);
+    struct Unlock {
+        ~Unlock() { pthread_mutex_unlock(&g_names_lock); }
+    } unlock;
+    names = g_names.load(std::memory_order_relaxed);
+    if (names == nullptr) {
+        names = new NameServices();  // may throw: the caller refuses the connection
+        g_names.store(names, std::memory_order_release);
+    }
+    return *names;
+}
+
+// Only what the caches already hold, never a lookup: used to name the
+// client in log lines after the engine decided.
+class PeekReverse final : public ReverseNameService {
+public:
+    explicit PeekReverse(const CachingReverseNameService& cache) : cache_(cache) {}
+    std::optional<std::string> reverse(const core::IpAddress& address) override {
+        return cache_.peek(address).value_or(std::nullopt);
+    }
+
+private:
+    const CachingReverseNameService& cache_;
+};
+
+class PeekForward final : public core::NameService {
+public:
+    explicit PeekForward(const CachingNameService& cache) : cache_(cache) {}
+    std::vector<core::IpAddress> resolve(const std::string& host) override {
+        return cache_.peek(host).value_or(std::vector<core::IpAddress>{});
+    }
+
+private:
+    const CachingNameService& cache_;
+};
+
+// "127.0.0.3", or "127.0.0.3 (bad.example.org)" when the engine looked the
+// verified name up for this decision (or within the cache's TTL).
+std::string client_for_log(const Request& req, NameServices& names) {
+    if (!req.client.address) {
+        return "unknown";
+    }
+    std::string text = req.client.address->unmapped().to_string();
+    PeekReverse reverse(names.reverse);
+    PeekForward forward(names.forward);
+    std::string name = verified_host_name(*req.client.address, reverse, forward);
+    if (name != kUnknown && name != kParanoid) {
+        text += " (" + core::escape_for_log(name, 200) + ")";
+    }
+    return text;
+}
+
 // --- the check --------------------------------------------------------------
 
 std::optional<core::IpAddress> to_ip(const struct sockaddr_storage& ss) {
@@ -254,7 +439,7 @@ void apply_connection_options(int fd, const Decision& d) {
             }
             case Option::Kind::linger: {
                 struct linger l;
-                l.l_onoff = 1;
+                l.l_onoff = o.number != 0;  // as libwrap and ringfence-tcpd: 0 turns lingering off
                 l.l_linger = o.number;
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
                 break;
@@ -266,13 +451,15 @@ void apply_connection_options(int fd, const Decision& d) {
     }
 }
 
+// The rule's "severity" option, else `fallback` (-1: do not log). A level
+// without a facility goes to LOG_AUTH, where refusals are logged too.
 int severity_of(const Decision& d, int fallback) {
     const std::vector<Option>* options = d.options();
     int priority = -1;
     if (options != nullptr) {
         for (const Option& o : *options) {
             if (o.kind == Option::Kind::severity) {
-                priority = (o.facility >= 0 ? o.facility : (fallback & LOG_FACMASK)) | o.level;
+                priority = (o.facility >= 0 ? o.facility : LOG_AUTH) | o.level;
             }
         }
     }
@@ -295,20 +482,29 @@ Check check_connection(int fd, const struct sockaddr_storage& peer) {
     }
 
     std::shared_ptr<const Policy> policy = current_policy();
-    std::string client = req.client.address ? req.client.address->unmapped().to_string() : std::string("unknown");
     if (!policy || !policy->valid()) {
+        std::string client =
+            req.client.address ? req.client.address->unmapped().to_string() : std::string("unknown");
         std::string text = "refused connect from " + client + " to " + core::escape_for_log(req.daemon, 100) +
                            " (policy is invalid)";
         log_line(LOG_AUTH | LOG_WARNING, text.c_str());
         return Check::deny;
     }
 
-    // No reverse lookups in the accept path (they would block the daemon's
-    // event loop): client names are "unknown". Netgroups go through NSS.
+    // The engine looks the client's name up only when a rule it reaches
+    // needs it (.domain, a host name, KNOWN, UNKNOWN, LOCAL, PARANOID,
+    // @netgroup): then a cache miss blocks this accept for at most the two
+    // 2 s bounds (reverse, then forward for the double-reverse check); a
+    // name that is missing, or does not map back, is "unknown" / "paranoid".
+    // Netgroups go through NSS.
+    NameServices& names = name_services();
     core::SystemIdentity identity;
     Lookups lookups;
+    lookups.reverse = &names.reverse;
+    lookups.forward = &names.forward;
     lookups.identity = &identity;
     Decision d = policy->evaluate(req, lookups);
+    std::string client = client_for_log(req, names);
     if (d.verdict == Verdict::deny) {
         std::string text = "refused connect from " + client + " to " + core::escape_for_log(req.daemon, 100) + " (" +
                            core::escape_for_log(d.location(), 300) + ")";

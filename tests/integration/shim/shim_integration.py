@@ -9,13 +9,23 @@ and ::1. /dev is an overlay whose upper layer lives in the test's temporary
 directory, so the test's own syslog socket sits at /dev/log without touching
 the host's /dev.
 
+The `names` test gives the sandbox a private /etc/hosts and an
+/etc/nsswitch.conf with `hosts: files` (bind mounts; no DNS is ever asked)
+and counts, with inotify, every open of that hosts file: rules without a
+name pattern must cause none, name rules at most one reverse + one forward
+lookup per client address within the shim's 60 s cache.
+
 usage: shim_integration.py --wrap W --shim S --server X [--nginx N]
                            [--sanitize MODE] TEST...
-TEST: symbols | blocking | stress | nginx | badpolicy
+TEST: symbols | blocking | stress | nginx | badpolicy | names
 """
 
 import argparse
+import ctypes
+import ctypes.util
+import errno
 import os
+import struct
 import shutil
 import socket
 import subprocess
@@ -476,8 +486,189 @@ def test_badpolicy(args, work, sink):
     check(r.returncode in (1, 127), "missing program: exit %d" % r.returncode)
 
 
+class OpenCounter:
+    """Counts the opens of one file (inotify IN_OPEN on its inode), whoever
+    opens it and through whatever path (here: the bind mount /etc/hosts).
+    The kernel merges identical consecutive unread events: closes are watched
+    too, so that sequential open/close pairs are all counted (overlapping
+    opens may be counted once: never more than there were)."""
+
+    IN_OPEN = 0x20
+    IN_CLOSE_NOWRITE = 0x10
+    IN_NONBLOCK = 0o4000
+
+    def __init__(self, path):
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = self.libc.inotify_init1(self.IN_NONBLOCK)
+        if self.fd < 0:
+            raise Failure("inotify_init1: errno %d" % ctypes.get_errno())
+        if self.libc.inotify_add_watch(self.fd, path.encode(), self.IN_OPEN | self.IN_CLOSE_NOWRITE) < 0:
+            raise Failure("inotify_add_watch(%s): errno %d" % (path, ctypes.get_errno()))
+        self.total = 0
+
+    def count(self, settle=0.2):
+        """Opens seen so far (reads every pending event)."""
+        time.sleep(settle)
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except OSError as e:
+                if e.errno == errno.EAGAIN:
+                    break
+                raise
+            off = 0
+            while off + 16 <= len(buf):
+                _wd, mask, _cookie, length = struct.unpack_from("iIII", buf, off)
+                if mask & self.IN_OPEN:
+                    self.total += 1
+                off += 16 + length
+        return self.total
+
+    def close(self):
+        os.close(self.fd)
+
+
+NAMES_HOSTS = """\
+127.0.0.1 localhost
+127.0.0.2 ws.lab.example
+127.0.0.3 bad.evil.example
+127.0.0.5 other.lab.example
+127.0.0.6 127.0.0.66
+"""
+
+
+def private_name_service(work):
+    """/etc/hosts and /etc/nsswitch.conf (hosts: files) of our own, bind-mounted
+    in the sandbox's mount namespace. 127.0.0.4 has no name; the PTR name of
+    127.0.0.6 is a numeric address (forged: "paranoid")."""
+    hosts = os.path.join(work, "hosts")
+    write(hosts, NAMES_HOSTS)
+    nss_lines = []
+    if os.path.exists("/etc/nsswitch.conf"):
+        with open("/etc/nsswitch.conf") as f:
+            nss_lines = [line for line in f.read().splitlines() if not line.split(":")[0].strip() == "hosts"]
+    nss = os.path.join(work, "nsswitch.conf")
+    write(nss, "\n".join(nss_lines + ["hosts: files", ""]))
+    for src, dst in ((hosts, "/etc/hosts"), (nss, "/etc/nsswitch.conf")):
+        if not os.path.exists(dst):
+            raise Failure("%s does not exist: cannot bind-mount over it" % dst)
+        subprocess.check_call(["mount", "--bind", src, dst])
+    return hosts
+
+
+def log_hits(msgs, text):
+    return [m for m in msgs if text in m]
+
+
+def test_names(args, work, sink):
+    hosts = private_name_service(work)
+    counter = OpenCounter(hosts)
+    try:
+        _test_names(args, work, sink, counter)
+    finally:
+        counter.close()
+
+
+def _test_names(args, work, sink, counter):
+    # Phase 1: rules that need no name. The daemon must not look any up.
+    pa, pd = policy_files(work, "shimtest: 127.0.0.2 [::1] 10.0.0.0/8 : severity auth.info\n",
+                          "ALL: 127.0.0.3 127.0.0.6\n")
+    port = 7501
+    d = start_server(args, work, pa, pd, port, 4)
+    try:
+        before = counter.count()
+        for _ in range(3):
+            check(b"hello ::ffff:127.0.0.2" in v4("127.0.0.2", port), "no name rules: 127.0.0.2 served")
+            check(v4("127.0.0.3", port) == b"", "no name rules: 127.0.0.3 refused by address")
+            check(b"hello ::ffff:127.0.0.4" in v4("127.0.0.4", port), "no name rules: 127.0.0.4 served (default)")
+            check(b"hello ::1" in v6(port), "no name rules: ::1 served")
+        opened = counter.count() - before
+        check(opened == 0, "rules without name patterns: /etc/hosts never opened (%d opens)" % opened)
+        msgs = sink.drain()
+        hits = log_hits(msgs, "refused connect from 127.0.0.3 to shimtest (%s:1)" % pd)
+        check(len(hits) == 3, "refusals logged with the bare address (%d)" % len(hits))
+
+        # Phase 2: the classic setup, by name. hosts.allow names a host; hosts.deny
+        # refuses a domain, forged and unknown names, then everything else.
+        write(pa, "shimtest: ws.lab.example : severity auth.info\n")
+        write(pd, "ALL: .evil.example\nALL: PARANOID\nALL: UNKNOWN\nALL: ALL\n")
+        time.sleep(1.2)  # the shim compares the files' stamps at most once a second
+        sink.drain(0)
+        base = counter.count()
+        got = v4("127.0.0.2", port)
+        check(b"hello ::ffff:127.0.0.2" in got, "127.0.0.2 (ws.lab.example) served by name" +
+              ("" if got else ": %s" % sink.drain()))
+        check(v4("127.0.0.3", port) == b"", "127.0.0.3 (bad.evil.example) refused by name")
+        check(v4("127.0.0.4", port) == b"", "127.0.0.4 (no name) refused as UNKNOWN")
+        check(v4("127.0.0.5", port) == b"", "127.0.0.5 (other.lab.example) refused by ALL: ALL")
+        check(v4("127.0.0.6", port) == b"", "127.0.0.6 (numeric PTR) refused as PARANOID")
+        first = counter.count() - base
+        # A lookup of a name opens the hosts file; 5 clients: 5 reverse
+        # lookups, and a forward one for each of the 4 PTR names that are
+        # names (a numeric PTR is paranoid without one); glibc may open the
+        # file more than once per lookup, so only bounds are checked.
+        check(5 <= first <= 2 * 8, "name rules: the hosts file was read (%d opens; glibc here: 8 = 5 reverse + "
+              "3 forward lookups) - the counter works" % first)
+        msgs = sink.drain()
+        expect = [
+            ("connect from 127.0.0.2 (ws.lab.example) to shimtest (%s:1)" % pa, "allowed by hosts.allow:1, named"),
+            ("refused connect from 127.0.0.3 (bad.evil.example) to shimtest (%s:1)" % pd, "refused by .evil.example"),
+            ("refused connect from 127.0.0.6 to shimtest (%s:2)" % pd, "refused by PARANOID"),
+            ("refused connect from 127.0.0.4 to shimtest (%s:3)" % pd, "refused by UNKNOWN"),
+            ("refused connect from 127.0.0.5 (other.lab.example) to shimtest (%s:4)" % pd, "refused by ALL: ALL"),
+        ]
+        for text, what in expect:
+            check(len(log_hits(msgs, text)) == 1, "%s: logged \"%s\"" % (what, text))
+        check(served(d, "127.0.0.3") == 0 and served(d, "127.0.0.5") == 0,
+              "the daemon never saw the refused clients")
+
+        # Within the cache's TTL (60 s) the same clients cost no lookup at all.
+        base = counter.count()
+        for _ in range(5):
+            check(b"hello ::ffff:127.0.0.2" in v4("127.0.0.2", port), "again: 127.0.0.2 served")
+            check(v4("127.0.0.3", port) == b"", "again: 127.0.0.3 refused")
+            check(v4("127.0.0.4", port) == b"", "again: 127.0.0.4 refused")
+            check(v4("127.0.0.6", port) == b"", "again: 127.0.0.6 refused")
+        again = counter.count() - base
+        check(again == 0, "cached: 20 more connections from known addresses, %d opens" % again)
+
+        # Many threads, same and new addresses at once: still one lookup per address.
+        errors = []
+        lock = threading.Lock()
+
+        def client(k):
+            src = "127.0.1.%d" % (k // 2 % 4) if k % 2 == 0 else "127.0.0.%d" % (2 + k // 2 % 2)
+            want_served = src == "127.0.0.2"
+            try:
+                got = v4(src, port)
+                if (b"hello" in got) != want_served:
+                    with lock:
+                        errors.append("%s: %r" % (src, got))
+            except Exception as e:  # noqa: BLE001
+                with lock:
+                    errors.append(repr(e))
+
+        base = counter.count()
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(not errors, "concurrent clients got their verdicts %s" % errors[:3])
+        burst = counter.count() - base
+        # 16 clients from 4 new addresses 127.0.1.0..3 (no name): one reverse
+        # lookup per address (glibc opens the file once or twice per lookup);
+        # the 16 others come from cached addresses.
+        check(0 < burst <= 2 * 4, "concurrent misses coalesced: %d opens for 4 new addresses, 16 clients" % burst)
+        check(d.proc.poll() is None, "daemon still running")
+        no_sanitizer_reports(d)
+        sink.drain(0)
+    finally:
+        d.stop()
+
+
 TESTS = {"symbols": test_symbols, "blocking": test_blocking, "stress": test_stress,
-         "nginx": test_nginx, "badpolicy": test_badpolicy}
+         "nginx": test_nginx, "badpolicy": test_badpolicy, "names": test_names}
 
 
 def main():
