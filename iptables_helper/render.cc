@@ -1,0 +1,256 @@
+// The firewall renderers: Policy -> iptables-restore / ip6tables-restore /
+// ipset restore text.
+#include "iptables_helper/render.h"
+
+#include <set>
+
+namespace ringfence::firewall {
+
+using Family = core::IpAddress::Family;
+
+namespace {
+
+// Set size is capped by maxelem; the same fixed settings on every load let
+// `create -exist` accept an existing set (ipset refuses it when the settings
+// differ), and a hash set grows with its content, not with maxelem.
+constexpr const char* kIpsetSettings = "hashsize 1024 maxelem 4194304";
+
+std::string basename_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A comment names the rule's file:line. Only plain characters pass, so the
+// text never needs escaping inside the quotes.
+std::string comment(const Policy& policy, int line) {
+    std::string out;
+    for (char c : basename_of(policy.file())) {
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                     c == '_' || c == '-';
+        out += plain ? c : '_';
+    }
+    if (out.size() > 200) {
+        out.resize(200);
+    }
+    return " -m comment --comment \"" + out + ":" + std::to_string(line) + "\"";
+}
+
+std::string target_of(Action a) {
+    switch (a) {
+        case Action::accept:
+            return "ACCEPT";
+        case Action::drop:
+            return kChainDrop;
+        case Action::reject:
+            return kChainReject;
+    }
+    return kChainDrop;
+}
+
+// Protocol and port/type matches for one item of a PortSpec; an empty
+// vector means the spec has nothing in this family.
+std::vector<std::string> spec_matches(const PortSpec& spec, Family family) {
+    std::vector<std::string> out;
+    switch (spec.protocol) {
+        case Protocol::any:
+            out.push_back("");
+            break;
+        case Protocol::tcp:
+        case Protocol::udp: {
+            std::string p = protocol_name(spec.protocol);
+            if (spec.ports.empty()) {
+                out.push_back(" -p " + p);
+            }
+            for (const PortRange& r : spec.ports) {
+                std::string port = std::to_string(r.lo);
+                if (r.hi != r.lo) {
+                    port += ":" + std::to_string(r.hi);
+                }
+                out.push_back(" -p " + p + " -m " + p + " --dport " + port);
+            }
+            break;
+        }
+        case Protocol::icmp:
+            if (family != Family::v4) {
+                break;
+            }
+            if (spec.types.empty()) {
+                out.push_back(" -p icmp");
+            }
+            for (uint8_t t : spec.types) {
+                out.push_back(" -p icmp -m icmp --icmp-type " + std::to_string(t));
+            }
+            break;
+        case Protocol::icmpv6:
+            if (family != Family::v6) {
+                break;
+            }
+            if (spec.types.empty()) {
+                out.push_back(" -p ipv6-icmp");
+            }
+            for (uint8_t t : spec.types) {
+                out.push_back(" -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t));
+            }
+            break;
+    }
+    return out;
+}
+
+// Address matches for the rule's peers in this family: one entry per
+// network or set; {""} when the rule has no address restriction; empty when
+// the rule does not exist in this family.
+std::vector<std::string> peer_matches(const Peers& peers, Direction dir, Family family) {
+    if (peers.any) {
+        return {""};
+    }
+    std::vector<std::string> out;
+    const char* flag = dir == Direction::in ? " -s " : " -d ";
+    const char* side = dir == Direction::in ? " src" : " dst";
+    for (const core::CidrRange& r : family == Family::v4 ? peers.v4 : peers.v6) {
+        out.push_back(flag + r.to_string());
+    }
+    for (const std::string& s : peers.sets) {
+        out.push_back(" -m set --match-set " + ipset_name(s, family) + side);
+    }
+    return out;
+}
+
+void render_rule(const Policy& policy, const Rule& rule, Family family, std::string* out) {
+    const char* chain = rule.direction == Direction::in ? kChainIn : kChainOut;
+    std::vector<std::string> peers = peer_matches(rule.peers, rule.direction, family);
+    for (const PortSpec& spec : rule.specs) {
+        for (const std::string& m : spec_matches(spec, family)) {
+            for (const std::string& p : peers) {
+                *out += std::string("-A ") + chain + p + m + comment(policy, rule.line) + " -j " +
+                        target_of(rule.action) + "\n";
+            }
+        }
+    }
+}
+
+void render_builtin_icmp(Direction dir, Family family, std::string* out) {
+    const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
+    if (family == Family::v4) {
+        // Errors for tracked flows are RELATED already; these cover the rest
+        // (path MTU discovery towards untracked peers) and ping.
+        for (int t : {3, 11, 12, 8}) {
+            *out += "-A " + chain + " -p icmp -m icmp --icmp-type " + std::to_string(t) + " -j ACCEPT\n";
+        }
+        return;
+    }
+    // Errors and ping.
+    for (int t : {1, 2, 3, 4, 128}) {
+        *out += "-A " + chain + " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) + " -j ACCEPT\n";
+    }
+    // Neighbour discovery (RFC 4861): without it nothing on the link
+    // resolves; hop limit 255 proves the sender is on the link.
+    for (int t : {133, 134, 135, 136}) {
+        *out += "-A " + chain + " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) +
+                " -m hl --hl-eq 255 -j ACCEPT\n";
+    }
+    // Multicast listener discovery (MLDv1/v2), link-local only.
+    const char* flag = dir == Direction::in ? " -s " : " -d ";
+    for (int t : {130, 131, 132, 143}) {
+        *out += "-A " + chain + flag + (dir == Direction::in ? "fe80::/10" : "ff02::/16") +
+                " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) + " -j ACCEPT\n";
+    }
+}
+
+void render_chain(const Policy& policy, Direction dir, Family family, std::string* out) {
+    const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
+    *out += "-A " + chain + (dir == Direction::in ? " -i lo" : " -o lo") + " -j ACCEPT\n";
+    // Deny lists come before conntrack: listing an address cuts its live
+    // sessions too, as `iptables -I INPUT 1 -s X -j DROP` did.
+    for (const Rule& r : policy.rules()) {
+        if (r.direction == dir && r.action != Action::accept) {
+            render_rule(policy, r, family, out);
+        }
+    }
+    *out += "-A " + chain + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+    *out += "-A " + chain + " -m conntrack --ctstate INVALID -j DROP\n";
+    render_builtin_icmp(dir, family, out);
+    for (const Rule& r : policy.rules()) {
+        if (r.direction == dir && r.action == Action::accept) {
+            render_rule(policy, r, family, out);
+        }
+    }
+    Action def = dir == Direction::in ? policy.default_in() : policy.default_out();
+    // Default accept returns to the builtin chain: the rest of INPUT/OUTPUT
+    // (other managers' rules) still applies.
+    if (def != Action::accept) {
+        *out += "-A " + chain + " -j " + target_of(def) + "\n";
+    }
+}
+
+void render_log(const Policy& policy, const std::string& chain, std::string* out) {
+    const LogSettings& log = policy.log();
+    if (!log.enabled) {
+        return;
+    }
+    *out += "-A " + chain + " -m limit --limit " + std::to_string(log.rate) + "/" + log.unit + " --limit-burst " +
+            std::to_string(log.burst) + " -j LOG --log-prefix \"" + kLogPrefix + "\" --log-level 4\n";
+}
+
+}  // namespace
+
+std::vector<std::string> own_chains() { return {kChainIn, kChainOut, kChainDrop, kChainReject}; }
+
+std::string ipset_name(const std::string& set, Family family) {
+    return "ringfence-" + set + (family == Family::v4 ? "-v4" : "-v6");
+}
+
+std::vector<std::string> hook_rules() {
+    return {std::string("INPUT -j ") + kChainIn, std::string("OUTPUT -j ") + kChainOut};
+}
+
+std::string render_iptables(const Policy& policy, Family family, const RenderOptions& options) {
+    std::string out;
+    out += std::string("# ringfence-firewall: ") + (family == Family::v4 ? "IPv4" : "IPv6") +
+           " filter rules; load with " + (family == Family::v4 ? "iptables" : "ip6tables") + "-restore --noflush\n";
+    out += "*filter\n";
+    for (const std::string& c : own_chains()) {
+        out += ":" + c + " - [0:0]\n";
+    }
+    render_log(policy, kChainDrop, &out);
+    out += std::string("-A ") + kChainDrop + " -j DROP\n";
+    render_log(policy, kChainReject, &out);
+    out += std::string("-A ") + kChainReject + " -p tcp -j REJECT --reject-with tcp-reset\n";
+    out += std::string("-A ") + kChainReject + " -j REJECT --reject-with " +
+           (family == Family::v4 ? "icmp-port-unreachable" : "icmp6-port-unreachable") + "\n";
+    render_chain(policy, Direction::in, family, &out);
+    render_chain(policy, Direction::out, family, &out);
+    if (options.hooks) {
+        for (const std::string& h : hook_rules()) {
+            out += "-I " + h.substr(0, h.find(' ')) + " 1" + h.substr(h.find(' ')) + "\n";
+        }
+    }
+    out += "COMMIT\n";
+    return out;
+}
+
+std::string render_ipset(const Policy& policy) {
+    std::string out;
+    for (const AddressSet& set : policy.sets()) {
+        for (Family family : {Family::v4, Family::v6}) {
+            const std::string name = ipset_name(set.name, family);
+            const std::string tmp = name + "-new";
+            const std::string create = std::string(" hash:net family ") + (family == Family::v4 ? "inet" : "inet6") +
+                                       " " + kIpsetSettings + " -exist\n";
+            out += "create " + name + create;
+            out += "create " + tmp + create;
+            out += "flush " + tmp + "\n";
+            std::set<std::string> seen;
+            for (const core::CidrRange& r : family == Family::v4 ? set.v4 : set.v6) {
+                std::string text = r.to_string();
+                if (seen.insert(text).second) {
+                    out += "add " + tmp + " " + text + "\n";
+                }
+            }
+            out += "swap " + tmp + " " + name + "\n";
+            out += "destroy " + tmp + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace ringfence::firewall

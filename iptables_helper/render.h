@@ -1,0 +1,58 @@
+// Renders a compiled firewall Policy as restore input: iptables-restore,
+// ip6tables-restore and `ipset restore`. Pure functions of the policy: the
+// same policy gives the same bytes.
+//
+// What the output touches: only ringfence's own chains in the filter table
+// (RINGFENCE-IN, RINGFENCE-OUT, RINGFENCE-DROP, RINGFENCE-REJECT) and its own
+// ipsets (ringfence-NAME-v4, ringfence-NAME-v6). It must be loaded with
+// `iptables-restore --noflush`: a `:CHAIN - [0:0]` line then creates the chain
+// or flushes it, builtin chains and other managers' chains stay as they are,
+// and the whole table is replaced in one commit.
+//
+// The jumps from INPUT/OUTPUT: builtin chains are not flushed by --noflush,
+// so `-I INPUT 1 -j RINGFENCE-IN` would be added again on every load. The
+// applier therefore asks first (`iptables -w 5 -C INPUT -j RINGFENCE-IN`) and
+// renders the hooks only when they are absent (RenderOptions::hooks).
+//
+// Load order: ipset first (the rules name the sets), then each family.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "iptables_helper/firewall_conf.h"
+
+namespace ringfence::firewall {
+
+inline constexpr const char* kChainIn = "RINGFENCE-IN";
+inline constexpr const char* kChainOut = "RINGFENCE-OUT";
+inline constexpr const char* kChainDrop = "RINGFENCE-DROP";
+inline constexpr const char* kChainReject = "RINGFENCE-REJECT";
+inline constexpr const char* kLogPrefix = "ringfence-drop: ";
+
+struct RenderOptions {
+    // Emit `-I INPUT 1 -j RINGFENCE-IN` and `-I OUTPUT 1 -j RINGFENCE-OUT`.
+    bool hooks = true;
+};
+
+// ringfence's own chains, in the order they are declared.
+std::vector<std::string> own_chains();
+
+// "ringfence-NAME-v4" / "ringfence-NAME-v6".
+std::string ipset_name(const std::string& set, core::IpAddress::Family family);
+
+// The hook rules as iptables arguments (for `-C` checks and for `flush`).
+std::vector<std::string> hook_rules();
+
+// iptables-restore (v4) or ip6tables-restore (v6) input for the filter table.
+// Precondition: policy.valid().
+std::string render_iptables(const Policy& policy, core::IpAddress::Family family,
+                            const RenderOptions& options = RenderOptions());
+
+// `ipset restore` input: every set of the policy, both families, each filled
+// under a temporary name and swapped in, so a live set is never half full.
+// Empty when the policy has no sets.
+std::string render_ipset(const Policy& policy);
+
+}  // namespace ringfence::firewall
