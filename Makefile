@@ -2,6 +2,7 @@
 # the README promises; both install what they need first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 PREFIX     ?= /usr
 DESTDIR    ?=
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 20
 WERROR     := $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build check check-asan fuzz fuzz-smoke demo bench install clean
+.PHONY: all deps build check check-asan check-tsan fuzz fuzz-smoke demo bench install clean
 
 all: build
 
@@ -26,6 +27,7 @@ build: deps $(BUILD)/CMakeCache.txt
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory check-asan
+	$(MAKE) --no-print-directory check-tsan
 	$(MAKE) --no-print-directory fuzz-smoke
 
 # Unit and integration tests again under AddressSanitizer + UBSan.
@@ -34,6 +36,14 @@ check-asan: deps
 	      -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|sanitize'
+
+# The preload shim under ThreadSanitizer: many threads accepting at once in a
+# real daemon, reloads and name lookups in the middle.
+check-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DRINGFENCE_WERROR=$(WERROR) -DRINGFENCE_SANITIZE=thread \
+	      -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target ringfence_preload ringfence-wrap shim_test_server
+	cd $(TSAN_BUILD) && ctest --output-on-failure -R 'integration_shim_(stress|blocking|names|symbols)'
 
 $(FUZZ_BUILD)/CMakeCache.txt: | deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DRINGFENCE_FUZZ=ON \
@@ -57,4 +67,4 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
