@@ -62,6 +62,7 @@ demo: build
 
 bench: build
 	bench/run $(BUILD)
+	bench/tcpd/run $(BUILD)
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
