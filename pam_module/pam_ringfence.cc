@@ -188,8 +188,10 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
         if (tty == nullptr) {
             // As pam_access: fall back to the controlling tty of stdin and
             // record it for later modules.
-            tty = ttyname(STDIN_FILENO);
-            if (tty != nullptr && pam_set_item(pamh, PAM_TTY, tty) != PAM_SUCCESS) {
+            // ttyname_r: the caller may be a multi-threaded daemon.
+            char tty_buf[256];
+            if (ttyname_r(STDIN_FILENO, tty_buf, sizeof tty_buf) == 0 &&
+                pam_set_item(pamh, PAM_TTY, tty_buf) != PAM_SUCCESS) {
                 return PAM_ABORT;
             }
             tty = item_string(pamh, PAM_TTY);
