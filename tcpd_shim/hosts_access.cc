@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace ringfence::tcpd {
 
@@ -26,6 +27,7 @@ namespace {
 
 using core::iequals;
 using core::istarts_with;
+using core::ascii_lower;
 
 // isspace() in the C locale: chop_string() in options.c.
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
@@ -410,6 +412,10 @@ bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, c
 bool Compiler::compile_string(const Ctx& c, std::string_view tok, size_t off, const char* what,
                               StringPattern* out) {
     out->text = std::string(tok);
+    out->lower = out->text;
+    for (char& ch : out->lower) {
+        ch = ascii_lower(ch);
+    }
     if (tok.find('#') != std::string_view::npos) {
         return error(c, off + tok.find('#'), "'#' inside a rule: libwrap reads it as part of a pattern",
                      "comments must start in column 1 of their own line");
@@ -978,6 +984,34 @@ void Compiler::compile_file(const HostsFile& file, FileKind kind, std::vector<Ru
 // ---------------------------------------------------------------------------
 // Evaluation
 
+// A request string as every pattern compares it: "::ffff:a.b.c.d" stripped
+// to "a.b.c.d" (string_match()) and ASCII lower-cased, once per request.
+struct Subject {
+    std::string stripped;  // original case
+    std::string lower;
+    int v6_state = 0;      // 0: not parsed yet, 1: parsed
+    std::optional<IpAddress> v6;
+
+    Subject() = default;
+    explicit Subject(std::string_view s) { set(s); }
+    void set(std::string_view s) {
+        stripped = std::string(strip_mapped(s));
+        lower = stripped;
+        for (char& c : lower) {
+            c = ascii_lower(c);
+        }
+        v6_state = 0;
+        v6.reset();
+    }
+    const std::optional<IpAddress>& parsed() {
+        if (v6_state == 0) {
+            v6 = IpAddress::parse(stripped);
+            v6_state = 1;
+        }
+        return v6;
+    }
+};
+
 class HostView {
 public:
     HostView(const Endpoint& ep, const Lookups& lookups) : ep_(ep), lookups_(lookups) {
@@ -987,8 +1021,12 @@ public:
         } else {
             addr_text_ = std::string(kUnknown);
         }
+        addr_subject_.set(addr_text_);
+        addr_known_ = !iequals(addr_text_, kUnknown);
     }
     const std::string& addr_text() const { return addr_text_; }
+    bool addr_known() const { return addr_known_; }
+    Subject& addr_subject() { return addr_subject_; }
     const std::optional<IpAddress>& addr() const { return addr_; }
     bool name_given() const { return ep_.name.has_value(); }
     const std::string& name() {
@@ -1003,34 +1041,57 @@ public:
         }
         return *name_;
     }
+    Subject& name_subject() {
+        if (!name_subject_) {
+            name_subject_.emplace(name());
+        }
+        return *name_subject_;
+    }
 
 private:
     const Endpoint& ep_;
     const Lookups& lookups_;
     std::optional<IpAddress> addr_;
     std::string addr_text_;
+    Subject addr_subject_;
+    bool addr_known_ = false;
     std::optional<std::string> name_;
+    std::optional<Subject> name_subject_;
 };
 
-bool string_match(const StringPattern& p, std::string_view s) {
-    s = strip_mapped(s);
+// memcmp(a, b, n) == 0 for the short strings of patterns, without a call.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool string_match(const StringPattern& p, Subject& s) {
+    const std::string& l = s.lower;
     switch (p.kind) {
         case StringPattern::Kind::all:
             return true;
         case StringPattern::Kind::known:
-            return !iequals(s, kUnknown);
+            return l != kUnknown;
         case StringPattern::Kind::wildcard:
-            return wildcard_match(p.text, s);
-        case StringPattern::Kind::suffix:
-            return s.size() > p.text.size() && iequals(s.substr(s.size() - p.text.size()), p.text);
-        case StringPattern::Kind::prefix:
-            return istarts_with(s, p.text);
+            return wildcard_match(p.text, s.stripped);
+        case StringPattern::Kind::suffix: {
+            size_t n = p.lower.size();
+            return l.size() > n && same_bytes(l.data() + (l.size() - n), p.lower.data(), n);
+        }
+        case StringPattern::Kind::prefix: {
+            size_t n = p.lower.size();
+            return l.size() >= n && same_bytes(l.data(), p.lower.data(), n);
+        }
         case StringPattern::Kind::v6: {
-            auto a = IpAddress::parse(s);
+            const auto& a = s.parsed();
             return a && !a->is_v4() && *a == *p.v6;
         }
         case StringPattern::Kind::exact:
-            return iequals(s, p.text);
+            return l.size() == p.lower.size() && same_bytes(l.data(), p.lower.data(), l.size());
     }
     return false;
 }
@@ -1039,8 +1100,12 @@ class Evaluator {
 public:
     Evaluator(const Request& r, const Lookups& lookups)
         : request_(r), lookups_(lookups), client_(r.client, lookups), server_(r.server, lookups) {
-        daemon_ = r.daemon.empty() ? std::string(kUnknown) : std::string(truncated(r.daemon));
-        user_ = (!r.user || r.user->empty()) ? std::string(kUnknown) : std::string(truncated(*r.user));
+        daemon_.set(r.daemon.empty() ? kUnknown : truncated(r.daemon));
+        if (!r.user || r.user->empty()) {
+            user_.set(kUnknown);
+        } else {
+            user_.set(truncated(*r.user));
+        }
     }
 
     template <typename T, typename F>
@@ -1079,7 +1144,7 @@ public:
                 }
                 return false;
             case HostPattern::Kind::known:
-                return !iequals(h.addr_text(), kUnknown) && name_known(h.name());
+                return h.addr_known() && name_known(h.name());
             case HostPattern::Kind::local: {
                 const std::string& name = h.name();
                 return name.find('.') == std::string::npos && name_known(name);
@@ -1102,7 +1167,7 @@ public:
                 return true;
             }
             case HostPattern::Kind::string:
-                if (string_match(p.string, h.addr_text())) {
+                if (string_match(p.string, h.addr_subject())) {
                     return true;
                 }
                 if (!p.also_name) {
@@ -1113,7 +1178,7 @@ public:
                 if (p.string.kind == StringPattern::Kind::v6 && !h.name_given()) {
                     return false;
                 }
-                return string_match(p.string, h.name());
+                return string_match(p.string, h.name_subject());
         }
         return false;
     }
@@ -1122,6 +1187,47 @@ public:
         bool name_ok = p.is_port ? (request_.server_port && *request_.server_port == p.port)
                                  : string_match(p.daemon, daemon_);
         return name_ok && (!p.server || host_match(*p.server, server_));
+    }
+
+    const std::string& daemon_lower() const { return daemon_.lower; }
+
+    // client_match() for a compact pattern (no user, address only).
+    template <typename C>
+    bool fast_client(const C& c) {
+        HostView& h = client_;
+        switch (c.kind) {
+            case C::all:
+                return true;
+            case C::exact: {
+                const std::string& l = h.addr_subject().lower;
+                return l.size() == c.text.len && same_bytes(l.data(), c.text.s, l.size());
+            }
+            case C::prefix: {
+                const std::string& l = h.addr_subject().lower;
+                return l.size() >= c.text.len && same_bytes(l.data(), c.text.s, c.text.len);
+            }
+            case C::suffix: {
+                const std::string& l = h.addr_subject().lower;
+                return l.size() > c.text.len && same_bytes(l.data() + (l.size() - c.text.len), c.text.s, c.text.len);
+            }
+            case C::v4_net:
+                return h.addr() && h.addr()->is_v4() && (v4_value(*h.addr()) & c.mask) == c.net;
+            case C::v6_net: {
+                if (!h.addr() || h.addr()->is_v4()) {
+                    return false;
+                }
+                const uint8_t* a = h.addr()->bytes();
+                int bits = c.v6_len;
+                for (int i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
+                    uint8_t m = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+                    if ((a[i] & m) != (c.v6[i] & m)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+        return false;
     }
 
     bool client_match(const ClientPattern& p) {
@@ -1133,10 +1239,197 @@ private:
     const Lookups& lookups_;
     HostView client_;
     HostView server_;
-    std::string daemon_;
-    std::string user_;
+    Subject daemon_;
+    Subject user_;
     std::optional<std::string> domain_;
 };
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Compact index: the common patterns of each rule copied into flat arrays
+// (no pointer chasing through Rule), evaluated with exactly the semantics of
+// daemon_match() / client_match(). Rules or lists with anything else are
+// marked general and evaluated from the Rule.
+
+struct FastText {
+    uint8_t len = 0;
+    char s[31] = {};
+    bool set(const std::string& t) {
+        if (t.size() > sizeof(s)) {
+            return false;
+        }
+        len = static_cast<uint8_t>(t.size());
+        std::memcpy(s, t.data(), t.size());
+        return true;
+    }
+};
+
+struct FastDaemonPart {
+    bool all = false;
+    uint32_t begin = 0, end = 0;  // name ids in FastIndex::names (lower-cased, exact)
+};
+
+struct FastClient {
+    enum Kind : uint8_t { all, exact, prefix, suffix, v4_net, v6_net };
+    Kind kind = all;
+    FastText text;           // exact, prefix, suffix: lower-cased, compared with the address text
+    uint32_t net = 0, mask = 0;
+    int v6_len = 0;
+    uint8_t v6[16] = {};
+};
+
+struct FastRule {
+    uint64_t bloom = ~uint64_t{0};  // Bloom mask of the daemon names (one part, names only); ~0: no filter
+    bool daemons_fast = false;
+    bool clients_fast = false;
+    uint32_t dpart_begin = 0, dpart_end = 0;
+    uint32_t client_begin = 0, client_end = 0;
+};
+
+struct FastIndex {
+    std::vector<FastRule> rules;  // parallel to Policy::rules()
+    std::vector<FastDaemonPart> dparts;
+    std::vector<uint32_t> names;  // ids of name_ids
+    std::vector<FastClient> clients;
+    std::unordered_map<std::string, uint32_t> name_ids;  // every lower-cased daemon name of the compact lists
+
+    static constexpr uint32_t kNoId = 0xffffffffu;
+    uint32_t id_of(const std::string& lower) const {
+        auto it = name_ids.find(lower);
+        return it == name_ids.end() ? kNoId : it->second;
+    }
+    // Bloom bit of a name id; bit 63 is for a name no rule names.
+    static uint64_t bit_of(uint32_t id) { return uint64_t{1} << (id == kNoId ? 63 : id % 63); }
+};
+
+namespace {
+
+bool fast_client_of(const ClientPattern& c, FastClient* out) {
+    if (c.user) {
+        return false;
+    }
+    const HostPattern& h = c.host;
+    switch (h.kind) {
+        case HostPattern::Kind::v4_net:
+            out->kind = FastClient::v4_net;
+            out->net = h.v4_net;
+            out->mask = h.v4_mask;
+            return true;
+        case HostPattern::Kind::v6_net:
+            if (!h.v6_net) {
+                return false;
+            }
+            out->kind = FastClient::v6_net;
+            out->v6_len = h.v6_len;
+            std::memcpy(out->v6, h.v6_net->bytes(), 16);
+            return true;
+        case HostPattern::Kind::string:
+            if (h.string.kind == StringPattern::Kind::all) {
+                out->kind = FastClient::all;  // matches the address text: always
+                return true;
+            }
+            if (h.also_name) {
+                return false;
+            }
+            switch (h.string.kind) {
+                case StringPattern::Kind::exact: out->kind = FastClient::exact; break;
+                case StringPattern::Kind::prefix: out->kind = FastClient::prefix; break;
+                case StringPattern::Kind::suffix: out->kind = FastClient::suffix; break;
+                default: return false;
+            }
+            return out->text.set(h.string.lower);
+        default:
+            return false;
+    }
+}
+
+std::shared_ptr<const FastIndex> build_fast_index(const std::vector<Rule>& rules) {
+    auto fx = std::make_shared<FastIndex>();
+    fx->rules.reserve(rules.size());
+    for (const Rule& rule : rules) {
+        FastRule fr;
+        // Daemon list: every part made of ALL and exact names only.
+        if (!rule.daemons_broken && !rule.daemons.parts.empty()) {
+            bool ok = true;
+            size_t dp0 = fx->dparts.size(), n0 = fx->names.size();
+            for (const auto& part : rule.daemons.parts) {
+                FastDaemonPart dp;
+                dp.begin = static_cast<uint32_t>(fx->names.size());
+                for (const DaemonPattern& p : part) {
+                    if (p.is_port || p.server) {
+                        ok = false;
+                        break;
+                    }
+                    if (p.daemon.kind == StringPattern::Kind::all) {
+                        dp.all = true;
+                    } else if (p.daemon.kind == StringPattern::Kind::exact) {
+                        auto ins = fx->name_ids.emplace(p.daemon.lower, static_cast<uint32_t>(fx->name_ids.size()));
+                        fx->names.push_back(ins.first->second);
+                    } else {
+                        ok = false;
+                        break;
+                    }
+                }
+                if (!ok) {
+                    break;
+                }
+                dp.end = static_cast<uint32_t>(fx->names.size());
+                fx->dparts.push_back(dp);
+            }
+            if (ok) {
+                fr.daemons_fast = true;
+                fr.dpart_begin = static_cast<uint32_t>(dp0);
+                fr.dpart_end = static_cast<uint32_t>(fx->dparts.size());
+                const FastDaemonPart& first = fx->dparts[dp0];
+                if (rule.daemons.parts.size() == 1 && !first.all) {
+                    fr.bloom = 0;
+                    for (uint32_t k = first.begin; k < first.end; ++k) {
+                        fr.bloom |= FastIndex::bit_of(fx->names[k]);
+                    }
+                }
+            } else {
+                fx->dparts.resize(dp0);
+                fx->names.resize(n0);
+            }
+        }
+        // Client list: one part (no EXCEPT) of address-only patterns.
+        if (!rule.clients_broken && rule.clients.parts.size() == 1) {
+            bool ok = true;
+            size_t c0 = fx->clients.size();
+            for (const ClientPattern& c : rule.clients.parts[0]) {
+                FastClient fc;
+                if (!fast_client_of(c, &fc)) {
+                    ok = false;
+                    break;
+                }
+                fx->clients.push_back(fc);
+            }
+            if (ok) {
+                fr.clients_fast = true;
+                fr.client_begin = static_cast<uint32_t>(c0);
+                fr.client_end = static_cast<uint32_t>(fx->clients.size());
+            } else {
+                fx->clients.resize(c0);
+            }
+        }
+        fx->rules.push_back(fr);
+    }
+    return fx;
+}
+
+// list_match() over the compact daemon parts.
+bool fast_daemons(const FastIndex& fx, uint32_t part, uint32_t end, uint32_t daemon) {
+    const FastDaemonPart& dp = fx.dparts[part];
+    bool any = dp.all;
+    for (uint32_t k = dp.begin; !any && k < dp.end; ++k) {
+        any = fx.names[k] == daemon;
+    }
+    if (!any) {
+        return false;
+    }
+    return part + 1 == end || !fast_daemons(fx, part + 1, end, daemon);
+}
 
 }  // namespace
 
@@ -1318,6 +1611,7 @@ std::shared_ptr<const Policy> Policy::compile(const HostsFile& allow, const Host
     Compiler compiler(options, diags, &policy->inputs_);
     compiler.compile_file(allow, FileKind::allow, &policy->rules_);
     compiler.compile_file(deny, FileKind::deny, &policy->rules_);
+    policy->fast_ = build_fast_index(policy->rules_);
     policy->valid_ = compiler.ok();
     return policy;
 }
@@ -1330,14 +1624,39 @@ std::shared_ptr<const Policy> Policy::load(const std::string& allow_path, const 
 Decision Policy::evaluate(const Request& request, const Lookups& lookups) const {
     Evaluator ev(request, lookups);
     Decision d;
-    for (const Rule& rule : rules_) {
-        bool daemons = rule.daemons_broken ||
-                       ev.list_match(rule.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); });
+    const FastIndex& fx = *fast_;
+    const uint32_t daemon_id = fx.id_of(ev.daemon_lower());
+    const uint64_t bit = FastIndex::bit_of(daemon_id);
+    for (size_t i = 0; i < rules_.size(); ++i) {
+        const FastRule& fr = fx.rules[i];
+        if ((fr.bloom & bit) == 0) {
+            continue;  // no name of its daemon list can be the request's
+        }
+        bool daemons;
+        if (fr.daemons_fast) {
+            daemons = fast_daemons(fx, fr.dpart_begin, fr.dpart_end, daemon_id);
+        } else {
+            const Rule& r = rules_[i];
+            daemons = r.daemons_broken ||
+                      ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); });
+        }
         if (!daemons) {
             continue;
         }
-        bool clients = rule.clients_broken ||
-                       ev.list_match(rule.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); });
+        bool clients = false;
+        if (fr.clients_fast) {
+            for (uint32_t k = fr.client_begin; k < fr.client_end; ++k) {
+                if (ev.fast_client(fx.clients[k])) {
+                    clients = true;
+                    break;
+                }
+            }
+        } else {
+            const Rule& r = rules_[i];
+            clients = r.clients_broken ||
+                      ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); });
+        }
+        const Rule& rule = rules_[i];
         if (!clients) {
             continue;
         }

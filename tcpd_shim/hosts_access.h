@@ -95,6 +95,7 @@ struct StringPattern {
     };
     Kind kind = Kind::exact;
     std::string text;                   // as written
+    std::string lower;                  // text, ASCII lower-cased (set at compile time)
     std::optional<core::IpAddress> v6;  // Kind::v6
 };
 
@@ -249,6 +250,8 @@ inline constexpr size_t kMaxRequestString = 127;
 inline constexpr size_t kMaxPatternFileTokens = 100000;
 inline constexpr int kMaxPatternFileDepth = 8;
 
+struct FastIndex;  // hosts_access.cc
+
 class Policy {
 public:
     // Compiles both files. Errors go to *diags (with file:line:col) and make
@@ -271,6 +274,9 @@ public:
     Decision evaluate(const Request& request, const Lookups& lookups) const;
 
 private:
+    // A compact copy of the rules' common patterns (hosts_access.cc), built
+    // once by compile(), so that evaluate() skips most rules cheaply.
+    std::shared_ptr<const FastIndex> fast_;
     std::vector<Rule> rules_;
     std::vector<std::pair<std::string, core::FileStamp>> inputs_;
     bool valid_ = false;
