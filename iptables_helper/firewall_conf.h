@@ -110,7 +110,7 @@ struct LogSettings {
 };
 
 inline constexpr size_t kMaxWordsPerLine = 1024;
-inline constexpr size_t kMaxSetName = 14;  // "ringfence-" NAME "-v4-new" fits ipset's 31 bytes
+inline constexpr size_t kMaxSetName = 14;  // "ringfence-" NAME "-v4a" fits ipset's 31 bytes
 inline constexpr size_t kMaxServiceName = 64;
 inline constexpr size_t kMaxSetEntries = 4u << 20;
 

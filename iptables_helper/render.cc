@@ -12,7 +12,8 @@ namespace {
 
 // Set size is capped by maxelem; the same fixed settings on every load let
 // `create -exist` accept an existing set (ipset refuses it when the settings
-// differ), and a hash set grows with its content, not with maxelem.
+// differ, and the applier destroys a stale set first), and a hash set grows
+// with its content, not with maxelem.
 constexpr const char* kIpsetSettings = "hashsize 1024 maxelem 4194304";
 
 std::string basename_of(const std::string& path) {
@@ -196,7 +197,7 @@ void render_log(const Policy& policy, const std::string& chain, std::string* out
 std::vector<std::string> own_chains() { return {kChainIn, kChainOut, kChainDrop, kChainReject}; }
 
 std::string ipset_name(const std::string& set, Family family) {
-    return "ringfence-" + set + (family == Family::v4 ? "-v4" : "-v6");
+    return "ringfence-" + set + (family == Family::v4 ? "-v4" : "-v6") + kRenderedGeneration;
 }
 
 std::vector<std::string> hook_rules() {
@@ -233,21 +234,16 @@ std::string render_ipset(const Policy& policy) {
     for (const AddressSet& set : policy.sets()) {
         for (Family family : {Family::v4, Family::v6}) {
             const std::string name = ipset_name(set.name, family);
-            const std::string tmp = name + "-new";
-            const std::string create = std::string(" hash:net family ") + (family == Family::v4 ? "inet" : "inet6") +
-                                       " " + kIpsetSettings + " -exist\n";
-            out += "create " + name + create;
-            out += "create " + tmp + create;
-            out += "flush " + tmp + "\n";
+            out += "create " + name + " hash:net family " + (family == Family::v4 ? "inet" : "inet6") + " " +
+                   kIpsetSettings + " -exist\n";
+            out += "flush " + name + "\n";
             std::set<std::string> seen;
             for (const core::CidrRange& r : family == Family::v4 ? set.v4 : set.v6) {
                 std::string text = r.to_string();
                 if (seen.insert(text).second) {
-                    out += "add " + tmp + " " + text + "\n";
+                    out += "add " + name + " " + text + "\n";
                 }
             }
-            out += "swap " + tmp + " " + name + "\n";
-            out += "destroy " + tmp + "\n";
         }
     }
     return out;

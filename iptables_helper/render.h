@@ -4,7 +4,13 @@
 //
 // What the output touches: only ringfence's own chains in the filter table
 // (RINGFENCE-IN, RINGFENCE-OUT, RINGFENCE-DROP, RINGFENCE-REJECT) and its own
-// ipsets (ringfence-NAME-v4, ringfence-NAME-v6). It must be loaded with
+// ipsets (ringfence-NAME-v4G, ringfence-NAME-v6G).
+//
+// Set generations: the last letter G of a set name is a generation, 'a' in
+// rendered text. The applier loads new sets under a generation that no live
+// rule references (rewriting the names, see applier.h), then the rules that
+// point at them, then destroys the old generation: old rules never see a half
+// filled or new set, so a kill in the middle leaves old or new, not a mix. It must be loaded with
 // `iptables-restore --noflush`: a `:CHAIN - [0:0]` line then creates the chain
 // or flushes it, builtin chains and other managers' chains stay as they are,
 // and the whole table is replaced in one commit.
@@ -15,6 +21,8 @@
 // renders the hooks only when they are absent (RenderOptions::hooks).
 //
 // Load order: ipset first (the rules name the sets), then each family.
+
+inline constexpr char kRenderedGeneration = 'a';
 #pragma once
 
 #include <string>
@@ -39,7 +47,7 @@ struct RenderOptions {
 // ringfence's own chains, in the order they are declared.
 std::vector<std::string> own_chains();
 
-// "ringfence-NAME-v4" / "ringfence-NAME-v6".
+// "ringfence-NAME-v4a" / "ringfence-NAME-v6a" (kRenderedGeneration).
 std::string ipset_name(const std::string& set, core::IpAddress::Family family);
 
 // The hook rules as iptables arguments (for `-C` checks and for `flush`).
@@ -50,8 +58,9 @@ std::vector<std::string> hook_rules();
 std::string render_iptables(const Policy& policy, core::IpAddress::Family family,
                             const RenderOptions& options = RenderOptions());
 
-// `ipset restore` input: every set of the policy, both families, each filled
-// under a temporary name and swapped in, so a live set is never half full.
+// `ipset restore` input: every set of the policy, both families, created
+// (-exist) and filled. Flushing a set that live rules use would open a gap:
+// load it only under a generation no live rule references (the applier does).
 // Empty when the policy has no sets.
 std::string render_ipset(const Policy& policy);
 

@@ -5,7 +5,7 @@
 #   ipset restore; iptables-restore --test, then --noflush (twice: the second
 #   time without the hook lines, as the applier does when `-C` finds them);
 #   the INPUT/OUTPUT jumps must then exist exactly once, at position 1; the
-#   ipset input must load twice (create -exist, swap). Same for IPv6.
+#   ipset input must load twice (create -exist, flush). Same for IPv6.
 # Exit 77 (skipped) when not root or the tools are missing.
 set -u
 dir=${1:?usage: restore_check.sh GOLDEN_DIR}

@@ -229,13 +229,12 @@ void test_sets_render(void**) {
                          {{"/etc/ringfence/bl", "0.0.0.0/0\n10.0.0.1\n10.0.0.1/32\n::ffff:10.0.0.2\n2001:db8::/32\n"}});
     CHECK(c.policy->valid(), c.text());
     std::string ipset = firewall::render_ipset(*c.policy);
-    CHECK(unit::contains(ipset, "add ringfence-bl-v4-new 0.0.0.0/1\nadd ringfence-bl-v4-new 128.0.0.0/1\n"), ipset);
-    CHECK(unit::contains(ipset, "add ringfence-bl-v4-new 10.0.0.1/32\nadd ringfence-bl-v4-new 10.0.0.2/32\n"),
-          ipset);
-    CHECK(unit::contains(ipset, "create ringfence-bl-v6 hash:net family inet6"), ipset);
-    CHECK(unit::contains(ipset, "swap ringfence-bl-v6-new ringfence-bl-v6\ndestroy ringfence-bl-v6-new\n"), ipset);
+    CHECK(unit::contains(ipset, "add ringfence-bl-v4a 0.0.0.0/1\nadd ringfence-bl-v4a 128.0.0.0/1\n"), ipset);
+    CHECK(unit::contains(ipset, "add ringfence-bl-v4a 10.0.0.1/32\nadd ringfence-bl-v4a 10.0.0.2/32\n"), ipset);
+    CHECK(unit::contains(ipset, "create ringfence-bl-v6a hash:net family inet6"), ipset);
+    CHECK(unit::contains(ipset, "flush ringfence-bl-v6a\nadd ringfence-bl-v6a 2001:db8::/32\n"), ipset);
     std::string v6 = firewall::render_iptables(*c.policy, Family::v6);
-    CHECK(unit::contains(v6, "-A RINGFENCE-IN -m set --match-set ringfence-bl-v6 src"), v6);
+    CHECK(unit::contains(v6, "-A RINGFENCE-IN -m set --match-set ringfence-bl-v6a src"), v6);
     CHECK_STR(firewall::render_ipset(*compile("allow in tcp/22\n").policy), "", "no sets, no ipset input");
 }
 
