@@ -1,0 +1,121 @@
+// Loads rendered policies into the kernel and keeps the state that confirm,
+// rollback, status and boot need. Everything here runs the real tools
+// (exec.h, never a shell) and holds the state directory's lock.
+//
+// A Bundle is what one apply loads: the rendered text for one backend, plus
+// the policy it came from. Bundles are stored as single files in the state
+// directory (written to a temporary name, fsync'ed and renamed):
+//   active.bundle    what was applied last, with the live snapshot taken
+//                    right after (status compares against it)
+//   previous.bundle  what rollback (and the confirm timer) loads; a bundle
+//                    with backend "none" means "no ringfence rules"
+//   good.bundle      the last confirmed apply: boot's fallback
+//   pending          the confirm timer: token, pid, deadline
+//
+// iptables backend, in order: the new sets under a free generation (no live
+// rule points at it), `iptables-restore --test` of both families, then the
+// IPv4 commit, then the IPv6 commit (if that fails the IPv4 table is put back
+// from the iptables-save taken before), then the old generation's sets go.
+// Each commit is one kernel transaction; the caller blocks the catchable
+// signals around it. nft backend: `nft -c -f`, then one `nft -f`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iptables_helper/firewall_conf.h"
+
+namespace ringfence::firewall {
+
+enum class Backend { none, iptables, nft };
+const char* backend_name(Backend b);
+std::optional<Backend> parse_backend(const std::string& name);
+
+struct Tools {
+    std::string iptables, ip6tables, iptables_restore, ip6tables_restore, iptables_save, ip6tables_save;
+    std::string ipset, nft;
+    std::string iptables_version;  // "iptables v1.8.9 (nf_tables)"
+    std::string ipset_version, nft_version;
+    bool iptables_is_nft() const { return iptables_version.find("nf_tables") != std::string::npos; }
+    bool has_iptables() const;  // all six iptables programs
+};
+
+Tools detect_tools();
+
+// `auto` (requested empty or "auto"): nft when `nft` exists and iptables is
+// missing or the nf_tables variant, else iptables. Empty optional + *why
+// when the requested backend's tools are missing.
+std::optional<Backend> choose_backend(const std::string& requested, const Tools& tools, std::string* why);
+
+// One line for humans: "iptables-nft (iptables v1.8.9 (nf_tables)), ipset v7.17".
+std::string describe_backend(Backend b, const Tools& tools);
+
+struct Bundle {
+    Backend backend = Backend::none;
+    std::string source;       // path of the policy file
+    std::string policy;       // its text
+    std::string v4, v6, ipset, nft;  // rendered (hooks included, set generation 'a')
+    std::string live;         // snapshot of the live rules right after loading
+    int rules = 0, sets = 0;
+    long entries = 0;
+};
+
+Bundle make_bundle(const Policy& policy, Backend backend, const std::string& policy_text);
+
+// Serialised form (single file).
+std::string serialize(const Bundle& b);
+std::optional<Bundle> deserialize(const std::string& text);
+
+// Replaces `-vNa` generation letters of ringfence set names in rendered text.
+std::string retarget_sets(const std::string& text, char generation);
+
+// Chain and set references of iptables-restore input, checked by ourselves
+// (iptables-nft-restore --test accepts a jump to an undeclared chain).
+// Returns "" or the first problem.
+std::string check_references(const std::string& restore_text, const std::vector<std::string>& sets);
+
+// Loads a bundle. On failure the running ruleset is as it was, and *error
+// says why. *notes collects warnings (e.g. an old set still in use).
+bool load_bundle(const Bundle& bundle, const Tools& tools, std::string* error, std::vector<std::string>* notes);
+
+// Removes ringfence's hooks, chains and sets (backend iptables) or table
+// (backend nft). A backend whose tools are missing is skipped.
+bool flush_backend(Backend backend, const Tools& tools, std::string* error);
+
+// The live rules ringfence owns, normalised for comparison.
+std::string capture_live(Backend backend, const Tools& tools);
+
+// Line diff: "- expected" / "+ live" lines, "" when equal.
+std::string line_diff(const std::string& expected, const std::string& live);
+
+class StateDir {
+public:
+    explicit StateDir(std::string path) : path_(std::move(path)) {}
+    const std::string& path() const { return path_; }
+    // Creates the directory (0700) if needed and refuses one that others can
+    // write; takes the lock, waiting up to timeout_seconds.
+    bool open_locked(int timeout_seconds, std::string* error);
+    ~StateDir();
+
+    std::optional<Bundle> read(const std::string& name, std::string* error = nullptr) const;
+    bool write(const std::string& name, const Bundle& b, std::string* error) const;
+    bool copy(const std::string& from, const std::string& to, std::string* error) const;
+    void remove(const std::string& name) const;
+
+    struct Pending {
+        std::string token;
+        long pid = 0;
+        long deadline = 0;  // epoch seconds
+        int seconds = 0;
+    };
+    std::optional<Pending> pending() const;
+    bool write_pending(const Pending& p, std::string* error) const;
+    void clear_pending() const;
+
+private:
+    std::string path_;
+    int lock_fd_ = -1;
+};
+
+}  // namespace ringfence::firewall

@@ -1,0 +1,906 @@
+// ringfence-firewall: checks, renders and applies a firewall.conf policy
+// atomically, with a confirmation timer, rollback, drift status and a boot
+// mode that falls back to the last good ruleset. See ringfence-firewall(8);
+// the loading itself is in applier.h.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config_file.h"
+#include "iptables_helper/applier.h"
+#include "iptables_helper/evaluate.h"
+#include "iptables_helper/exec.h"
+#include "iptables_helper/render.h"
+#include "iptables_helper/render_nft.h"
+
+extern char** environ;
+
+namespace fw = ringfence::firewall;
+namespace core = ringfence::core;
+
+namespace {
+
+constexpr const char* kDefaultFile = "/etc/ringfence/firewall.conf";
+constexpr const char* kDefaultState = "/var/lib/ringfence/firewall";
+constexpr int kLockSeconds = 30;
+
+enum Exit { kOk = 0, kInvalid = 1, kUsage = 2, kFailed = 3, kRefused = 4 };
+
+struct Options {
+    std::string command;
+    std::string file;
+    bool file_given = false;
+    std::string backend;
+    std::string state_dir;
+    std::string family;
+    bool force = false;
+    bool quiet = false;
+    int confirm = 0;
+    std::vector<std::string> extra;  // revert-timer arguments
+};
+
+const char* kUsageText =
+    "usage: ringfence-firewall [OPTIONS] COMMAND [FILE]\n"
+    "commands:\n"
+    "  check [FILE]              check the policy; errors as FILE:LINE:COL\n"
+    "  render [FILE]             print what apply would load (--family v4|v6|ipset|nft)\n"
+    "  apply [FILE]              load the policy atomically (--confirm SECONDS, --force)\n"
+    "  confirm                   keep what `apply --confirm` loaded\n"
+    "  rollback                  load the previous ringfence ruleset again\n"
+    "  status [FILE]             compare the live rules with what was applied (exit 1 on drift)\n"
+    "  flush                     remove ringfence's chains, hooks and sets, nothing else\n"
+    "  boot [FILE]               apply at boot; on failure the last good ruleset\n"
+    "  backend                   show the tools found and the backend `auto` picks\n"
+    "options:\n"
+    "  --backend auto|iptables|nft   (RINGFENCE_FIREWALL_BACKEND)\n"
+    "  --state-dir DIR               default /var/lib/ringfence/firewall (RINGFENCE_FIREWALL_STATE)\n"
+    "  --confirm SECONDS             revert by itself unless confirmed in time (1..86400)\n"
+    "  --force                       apply even if it cuts the SSH session this runs from\n"
+    "  --family v4|v6|ipset|nft      render one part only\n"
+    "  -q, --quiet                   print errors only\n"
+    "FILE defaults to /etc/ringfence/firewall.conf. See ringfence-firewall(8).\n";
+
+bool g_quiet = false;
+
+void say(const std::string& text) {
+    if (!g_quiet) {
+        std::cout << "ringfence-firewall: " << text << "\n" << std::flush;
+    }
+}
+
+void complain(const std::string& text) { std::cerr << "ringfence-firewall: " << text << "\n" << std::flush; }
+
+void log_line(int priority, const std::string& text) {
+    syslog(priority, "%s", core::escape_for_log(text, 900).c_str());
+}
+
+std::optional<Options> parse_args(int argc, char** argv) {
+    Options o;
+    if (const char* b = std::getenv("RINGFENCE_FIREWALL_BACKEND")) {
+        o.backend = b;
+    }
+    const char* st = std::getenv("RINGFENCE_FIREWALL_STATE");
+    o.state_dir = st != nullptr && *st != '\0' ? st : kDefaultState;
+    std::vector<std::string> positional;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](const char* name) -> std::optional<std::string> {
+            if (i + 1 >= argc) {
+                complain(std::string(name) + " needs a value");
+                return std::nullopt;
+            }
+            return std::string(argv[++i]);
+        };
+        if (a == "-h" || a == "--help") {
+            std::cout << kUsageText;
+            std::exit(kOk);
+        } else if (a == "--version") {
+            std::cout << "ringfence-firewall 0.1.0\n";
+            std::exit(kOk);
+        } else if (a == "--backend") {
+            auto v = value("--backend");
+            if (!v) return std::nullopt;
+            o.backend = *v;
+        } else if (a == "--state-dir") {
+            auto v = value("--state-dir");
+            if (!v) return std::nullopt;
+            o.state_dir = *v;
+        } else if (a == "--family") {
+            auto v = value("--family");
+            if (!v) return std::nullopt;
+            o.family = *v;
+            if (o.family != "v4" && o.family != "v6" && o.family != "ipset" && o.family != "nft") {
+                complain("--family: expected v4, v6, ipset or nft, got `" + o.family + "`");
+                return std::nullopt;
+            }
+        } else if (a == "--confirm") {
+            auto v = value("--confirm");
+            if (!v) return std::nullopt;
+            char* end = nullptr;
+            long n = std::strtol(v->c_str(), &end, 10);
+            if (v->empty() || *end != '\0' || n < 1 || n > 86400) {
+                complain("--confirm: expected a number of seconds from 1 to 86400, got `" + *v + "`");
+                return std::nullopt;
+            }
+            o.confirm = int(n);
+        } else if (a == "--force") {
+            o.force = true;
+        } else if (a == "-q" || a == "--quiet") {
+            o.quiet = true;
+        } else if (a.size() > 1 && a[0] == '-' && a != "-") {
+            complain("unknown option `" + a + "`");
+            return std::nullopt;
+        } else {
+            positional.push_back(a);
+        }
+    }
+    if (positional.empty()) {
+        complain("no command given");
+        return std::nullopt;
+    }
+    o.command = positional[0];
+    static const std::vector<std::string> with_file = {"check", "render", "apply", "status", "boot"};
+    static const std::vector<std::string> without = {"confirm", "rollback", "flush", "backend"};
+    bool takes_file = std::find(with_file.begin(), with_file.end(), o.command) != with_file.end();
+    bool plain = std::find(without.begin(), without.end(), o.command) != without.end();
+    if (o.command == "revert-timer") {
+        o.extra.assign(positional.begin() + 1, positional.end());
+        return o;
+    }
+    if (!takes_file && !plain) {
+        complain("unknown command `" + o.command + "`");
+        return std::nullopt;
+    }
+    if (positional.size() > (takes_file ? 2u : 1u)) {
+        complain("too many arguments for `" + o.command + "`");
+        return std::nullopt;
+    }
+    if (o.confirm != 0 && o.command != "apply") {
+        complain("--confirm goes with apply");
+        return std::nullopt;
+    }
+    o.file_given = positional.size() == 2;
+    o.file = o.file_given ? positional[1] : kDefaultFile;
+    return o;
+}
+
+struct Loaded {
+    std::shared_ptr<const fw::Policy> policy;
+    std::string text;
+};
+
+// Reads and compiles; diagnostics go to stderr (and to syslog when asked).
+std::optional<Loaded> load_policy(const std::string& path, bool to_syslog) {
+    core::Diagnostics diags;
+    core::ReadResult rr = core::read_config_file(path);
+    Loaded out;
+    if (rr.status == core::ReadStatus::ok) {
+        out.policy = fw::Policy::compile(path, rr.text.lines, fw::CompileOptions(), &diags);
+        for (const std::string& l : rr.text.lines) {
+            out.text += l + "\n";
+        }
+    } else if (rr.status == core::ReadStatus::missing) {
+        core::Diagnostic d;
+        d.file = path;
+        d.message = "the firewall policy does not exist";
+        diags.push_back(d);
+    } else {
+        diags.push_back(rr.error);
+    }
+    for (const core::Diagnostic& d : diags) {
+        std::cerr << d.full() << (d.full().empty() || d.full().back() == '\n' ? "" : "\n");
+        if (to_syslog) {
+            log_line(d.severity == core::Severity::error ? LOG_ERR : LOG_WARNING, d.one_line());
+        }
+    }
+    if (!out.policy || !out.policy->valid() || core::has_errors(diags)) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+// A process called firewalld (its comm, as ps shows it) manages this host's
+// firewall: a second manager would be undone or fight it.
+long firewalld_pid() {
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) {
+        return 0;
+    }
+    long found = 0;
+    while (dirent* e = readdir(proc)) {
+        char* end = nullptr;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0') {
+            continue;
+        }
+        std::string path = std::string("/proc/") + e->d_name + "/comm";
+        FILE* f = std::fopen(path.c_str(), "re");
+        if (f == nullptr) {
+            continue;
+        }
+        char buf[64] = {0};
+        bool hit = std::fgets(buf, sizeof buf, f) != nullptr && std::strcmp(buf, "firewalld\n") == 0;
+        std::fclose(f);
+        if (hit) {
+            found = pid;
+            break;
+        }
+    }
+    closedir(proc);
+    return found;
+}
+
+bool refuse_if_firewalld() {
+    if (long pid = firewalld_pid()) {
+        complain("firewalld is running (pid " + std::to_string(pid) +
+                 "): it manages this host's firewall and would undo or fight ringfence's rules. Use one of the "
+                 "two: `systemctl disable --now firewalld` (and mask it) before using ringfence-firewall. Nothing "
+                 "changed.");
+        log_line(LOG_ERR, "refused: firewalld is running (pid " + std::to_string(pid) + ")");
+        return true;
+    }
+    return false;
+}
+
+// SSH_CONNECTION="CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT"
+bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force) {
+    const char* env = std::getenv("SSH_CONNECTION");
+    if (env == nullptr || *env == '\0') {
+        return false;
+    }
+    char client[128] = {0}, server[128] = {0};
+    unsigned cport = 0, sport = 0;
+    if (std::sscanf(env, "%127s %u %127s %u", client, &cport, server, &sport) != 4 || cport > 65535 ||
+        sport > 65535) {
+        complain(std::string("warning: cannot read SSH_CONNECTION `") + core::escape_for_log(env) +
+                 "`; the SSH lockout check is skipped");
+        return false;
+    }
+    std::optional<core::IpAddress> addr = core::IpAddress::parse(client);
+    if (!addr) {
+        complain(std::string("warning: SSH_CONNECTION names `") + core::escape_for_log(client) +
+                 "`, not an address; the SSH lockout check is skipped");
+        return false;
+    }
+    fw::SessionVerdict v = fw::check_session(policy, *addr, uint16_t(cport), uint16_t(sport));
+    if (!v.cut && v.reconnect) {
+        return false;
+    }
+    std::string what = v.cut ? "would cut the SSH session this command runs from"
+                             : "would keep you from opening a new SSH session from where you are now";
+    std::string msg = std::string(force ? "warning: " : "refusing: ") + "this policy " + what + " (" +
+                      addr->to_string() + " to port " + std::to_string(sport) + "/tcp): " + v.reason;
+    if (force) {
+        complain(msg + "; applying anyway (--force)");
+        return false;
+    }
+    complain(msg + ". Allow that source in the policy, or use --force (best with --confirm SECONDS). Nothing "
+                   "changed.");
+    return true;
+}
+
+// Blocks the signals a terminal or a dying SSH session sends, for the
+// commit section: a commit runs to its end (SIGKILL aside).
+class CriticalSection {
+public:
+    CriticalSection() {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP}) {
+            sigaddset(&set, s);
+        }
+        sigprocmask(SIG_BLOCK, &set, &old_);
+    }
+    ~CriticalSection() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
+private:
+    sigset_t old_;
+};
+
+std::string random_token() {
+    unsigned char bytes[12];
+    if (getrandom(bytes, sizeof bytes, 0) != ssize_t(sizeof bytes)) {
+        for (unsigned char& b : bytes) {
+            b = static_cast<unsigned char>(std::rand());
+        }
+    }
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += hex[b >> 4];
+        out += hex[b & 15];
+    }
+    return out;
+}
+
+std::string clock_time(long epoch) {
+    time_t t = epoch;
+    tm local;
+    localtime_r(&t, &local);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
+    return buf;
+}
+
+// Is `pid` our revert timer for `token`? (Its command line names the token.)
+bool is_timer(long pid, const std::string& token) {
+    if (pid <= 0) {
+        return false;
+    }
+    std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
+    FILE* f = std::fopen(path.c_str(), "re");
+    if (f == nullptr) {
+        return false;
+    }
+    std::string cmdline;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+        cmdline.append(buf, n);
+    }
+    std::fclose(f);
+    return cmdline.find("revert-timer") != std::string::npos && cmdline.find(token) != std::string::npos;
+}
+
+void stop_timer(const fw::StateDir& state) {
+    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
+        if (is_timer(p->pid, p->token)) {
+            kill(pid_t(p->pid), SIGTERM);
+        }
+    }
+    state.clear_pending();
+}
+
+// Starts the detached revert timer: its own session (no terminal, SIGHUP
+// ignored), double fork (not a child of this process), the program itself
+// again via execve. Returns its pid, or 0.
+long start_timer(const Options& o, const std::string& token, int seconds) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        return 0;
+    }
+    self[n] = '\0';
+    std::vector<std::string> args = {"ringfence-firewall", "--state-dir", o.state_dir, "revert-timer", token,
+                                     std::to_string(seconds)};
+    std::vector<char*> argv;
+    for (std::string& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        return 0;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return 0;
+    }
+    if (child == 0) {
+        setsid();
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            long me = getpid();
+            ssize_t ignored = write(pfd[1], &me, sizeof me);
+            (void)ignored;
+            int devnull = open("/dev/null", O_RDWR);
+            if (devnull >= 0) {
+                dup2(devnull, 0);
+                dup2(devnull, 1);
+                dup2(devnull, 2);
+                if (devnull > 2) {
+                    close(devnull);
+                }
+            }
+            if (chdir("/") != 0) {
+                _exit(127);
+            }
+            signal(SIGHUP, SIG_IGN);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, nullptr);
+            execve(self, argv.data(), environ);
+            _exit(127);
+        }
+        _exit(grandchild < 0 ? 1 : 0);
+    }
+    close(pfd[1]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    long pid = 0;
+    if (read(pfd[0], &pid, sizeof pid) != ssize_t(sizeof pid)) {
+        pid = 0;
+    }
+    close(pfd[0]);
+    return pid;
+}
+
+int open_state(const Options& o, fw::StateDir* state) {
+    std::string error;
+    if (!state->open_locked(kLockSeconds, &error)) {
+        complain(error);
+        return error.find("another ringfence-firewall") != std::string::npos ? kRefused : kFailed;
+    }
+    return kOk;
+}
+
+std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools) {
+    std::string why;
+    std::optional<fw::Backend> b = fw::choose_backend(o.backend, tools, &why);
+    if (!b) {
+        complain(why + ". Nothing changed.");
+    }
+    return b;
+}
+
+int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why);
+
+// Makes `bundle` live and records it. The caller holds the lock and has
+// checked the policy. previous := good; active := bundle; good := bundle
+// unless a confirmation is pending.
+int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& tools, fw::Bundle bundle,
+                  int confirm_seconds, std::string* pending_message) {
+    CriticalSection critical;
+    std::string error;
+    std::vector<std::string> notes;
+    std::optional<fw::Bundle> active = state.read("active");
+    if (!fw::load_bundle(bundle, tools, &error, &notes)) {
+        complain(error + ". The running ruleset is unchanged.");
+        log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
+        return kFailed;
+    }
+    if (active && active->backend != fw::Backend::none && active->backend != bundle.backend) {
+        std::string flush_error;
+        if (!fw::flush_backend(active->backend, tools, &flush_error)) {
+            notes.push_back(std::string("the rules of the previous backend (") + fw::backend_name(active->backend) +
+                            ") were not all removed: " + flush_error);
+        }
+    }
+    bundle.live = fw::capture_live(bundle.backend, tools);
+    bool ok = true;
+    if (std::optional<fw::Bundle> good = state.read("good")) {
+        ok = state.write("previous", *good, &error);
+    } else {
+        fw::Bundle none;
+        ok = state.write("previous", none, &error);
+    }
+    ok = ok && state.write("active", bundle, &error);
+    stop_timer(state);
+    if (ok && confirm_seconds > 0) {
+        fw::StateDir::Pending p;
+        p.token = random_token();
+        p.seconds = confirm_seconds;
+        p.deadline = long(time(nullptr)) + confirm_seconds;
+        p.pid = start_timer(o, p.token, confirm_seconds);
+        if (p.pid == 0) {
+            error = "the revert timer did not start";
+            ok = false;
+        } else {
+            ok = state.write_pending(p, &error);
+        }
+        if (!ok) {
+            // Without a timer there is no safety net: go back now.
+            complain(error + "; loading the previous ruleset again");
+            do_rollback(o, state, "the revert timer did not start");
+            return kFailed;
+        } else {
+            *pending_message = "confirm within " + std::to_string(confirm_seconds) +
+                               " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
+                               clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
+        }
+    } else if (ok) {
+        ok = state.write("good", bundle, &error);
+    }
+    for (const std::string& n : notes) {
+        complain("warning: " + n);
+    }
+    if (!ok) {
+        complain("state directory " + state.path() + ": " + error);
+        return kFailed;
+    }
+    return kOk;
+}
+
+std::string summary_of(const fw::Bundle& b) {
+    auto count = [](const std::string& text) {
+        int n = 0;
+        size_t pos = 0;
+        while ((pos = text.find("\n-A ", pos)) != std::string::npos) {
+            ++n;
+            ++pos;
+        }
+        return n;
+    };
+    std::string sets = std::to_string(b.sets) + (b.sets == 1 ? " set" : " sets") + " (" + std::to_string(b.entries) +
+                       (b.entries == 1 ? " entry)" : " entries)");
+    if (b.backend == fw::Backend::iptables) {
+        return "IPv4 " + std::to_string(count(b.v4)) + " rules, IPv6 " + std::to_string(count(b.v6)) + " rules, " + sets;
+    }
+    return std::to_string(b.rules) + " policy rules, " + sets;
+}
+
+int cmd_check(const Options& o) {
+    std::optional<Loaded> l = load_policy(o.file, false);
+    if (!l) {
+        return kInvalid;
+    }
+    long entries = 0;
+    for (const fw::AddressSet& s : l->policy->sets()) {
+        entries += long(s.v4.size() + s.v6.size());
+    }
+    std::cout << o.file << ": OK (" << l->policy->rules().size() << " rules, " << l->policy->sets().size()
+              << " sets, " << entries << " set entries)\n";
+    return kOk;
+}
+
+int cmd_render(const Options& o) {
+    std::optional<Loaded> l = load_policy(o.file, false);
+    if (!l) {
+        return kInvalid;
+    }
+    fw::Backend backend = fw::Backend::iptables;
+    if (o.family == "nft") {
+        backend = fw::Backend::nft;
+    } else if (o.family.empty()) {
+        std::string why;
+        if (o.backend == "nft") {
+            backend = fw::Backend::nft;
+        } else if (o.backend.empty() || o.backend == "auto") {
+            std::optional<fw::Backend> b = fw::choose_backend("auto", fw::detect_tools(), &why);
+            backend = b.value_or(fw::Backend::iptables);
+        } else if (o.backend != "iptables") {
+            complain("unknown backend `" + o.backend + "` (expected auto, iptables or nft)");
+            return kUsage;
+        }
+    }
+    fw::Bundle b = fw::make_bundle(*l->policy, backend, l->text);
+    if (backend == fw::Backend::nft) {
+        std::cout << b.nft;
+    } else if (o.family == "v4") {
+        std::cout << b.v4;
+    } else if (o.family == "v6") {
+        std::cout << b.v6;
+    } else if (o.family == "ipset") {
+        std::cout << b.ipset;
+    } else {
+        std::cout << "# ringfence-firewall: ipset input (ipset restore)\n" << b.ipset << b.v4 << b.v6;
+    }
+    return kOk;
+}
+
+int cmd_apply(const Options& o) {
+    std::optional<Loaded> l = load_policy(o.file, false);
+    if (!l) {
+        complain("nothing changed: " + o.file + " has errors");
+        return kInvalid;
+    }
+    if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force)) {
+        return kRefused;
+    }
+    fw::Tools tools = fw::detect_tools();
+    std::optional<fw::Backend> backend = pick_backend(o, tools);
+    if (!backend) {
+        return kFailed;
+    }
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        return rc;
+    }
+    say("backend: " + fw::describe_backend(*backend, tools));
+    fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
+    std::string pending;
+    if (int rc = commit_bundle(o, state, tools, bundle, o.confirm, &pending)) {
+        return rc;
+    }
+    say("applied " + o.file + ": " + summary_of(bundle));
+    if (!pending.empty()) {
+        say(pending);
+    }
+    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + summary_of(bundle) +
+                             (o.confirm > 0 ? ", confirmation pending" : ""));
+    return kOk;
+}
+
+int cmd_confirm(const Options& o) {
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        return rc;
+    }
+    std::optional<fw::StateDir::Pending> p = state.pending();
+    if (!p) {
+        complain("nothing to confirm (no `apply --confirm` is pending)");
+        return kInvalid;
+    }
+    std::string error;
+    if (!state.copy("active", "good", &error)) {
+        complain(error);
+        return kFailed;
+    }
+    stop_timer(state);
+    say("confirmed: the applied ruleset stays");
+    log_line(LOG_NOTICE, "confirmed the applied ruleset");
+    return kOk;
+}
+
+// Loads previous.bundle; shared by `rollback` and the revert timer.
+int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why) {
+    std::string error;
+    std::optional<fw::Bundle> prev = state.read("previous", &error);
+    if (!prev) {
+        complain(error.empty() ? "nothing to roll back to (no previous ruleset in " + o.state_dir + ")" : error);
+        return kInvalid;
+    }
+    fw::Tools tools = fw::detect_tools();
+    std::optional<fw::Bundle> active = state.read("active");
+    CriticalSection critical;
+    std::vector<std::string> notes;
+    if (!fw::load_bundle(*prev, tools, &error, &notes)) {
+        complain("rollback failed: " + error + ". The running ruleset is unchanged.");
+        log_line(LOG_ERR, "rollback failed: " + error);
+        return kFailed;
+    }
+    if (active && active->backend != fw::Backend::none && active->backend != prev->backend) {
+        if (!fw::flush_backend(active->backend, tools, &error)) {
+            notes.push_back(error);
+        }
+    }
+    prev->live = fw::capture_live(prev->backend, tools);
+    bool ok = state.write("active", *prev, &error) && state.write("good", *prev, &error);
+    state.remove("previous");
+    stop_timer(state);
+    for (const std::string& n : notes) {
+        complain("warning: " + n);
+    }
+    std::string what = prev->backend == fw::Backend::none ? "no ringfence rules (as before the first apply)"
+                                                          : "the ruleset from " + prev->source;
+    say("rolled back (" + why + "): " + what);
+    log_line(LOG_WARNING, "rolled back (" + why + "): " + what);
+    if (!ok) {
+        complain("state directory: " + error);
+        return kFailed;
+    }
+    return kOk;
+}
+
+int cmd_rollback(const Options& o) {
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        return rc;
+    }
+    return do_rollback(o, state, "by request");
+}
+
+int cmd_revert_timer(const Options& o) {
+    if (o.extra.size() != 2) {
+        return kUsage;
+    }
+    signal(SIGHUP, SIG_IGN);
+    const std::string token = o.extra[0];
+    const long seconds = std::atol(o.extra[1].c_str());
+    timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += seconds;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+    }
+    fw::StateDir state(o.state_dir);
+    std::string error;
+    if (!state.open_locked(kLockSeconds * 4, &error)) {
+        log_line(LOG_ERR, "revert timer: " + error);
+        return kFailed;
+    }
+    std::optional<fw::StateDir::Pending> p = state.pending();
+    if (!p || p->token != token) {
+        return kOk;  // confirmed, or replaced by a newer apply
+    }
+    state.clear_pending();
+    return do_rollback(o, state, "not confirmed within " + std::to_string(seconds) + " s");
+}
+
+int cmd_status(const Options& o) {
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        return rc;
+    }
+    std::string error;
+    std::optional<fw::Bundle> active = state.read("active", &error);
+    if (!active) {
+        complain(error.empty() ? "nothing applied (no state in " + o.state_dir + ")" : error);
+        return kInvalid;
+    }
+    fw::Tools tools = fw::detect_tools();
+    bool drift = false;
+    std::string live = fw::capture_live(active->backend, tools);
+    std::string diff = fw::line_diff(active->live, live);
+    std::cout << "backend: " << fw::backend_name(active->backend) << "\n";
+    std::cout << "applied: " << (active->backend == fw::Backend::none ? "(no ringfence rules)" : active->source)
+              << "\n";
+    if (!diff.empty()) {
+        drift = true;
+        std::cout << "drift: the live rules differ from what was applied (- applied, + live):\n" << diff;
+    }
+    const std::string file = o.file_given ? o.file : active->source;
+    if (!file.empty() && active->backend != fw::Backend::none) {
+        core::ReadResult rr = core::read_config_file(file);
+        if (rr.status == core::ReadStatus::missing && !o.file_given) {
+            std::cout << "note: " << file << " no longer exists\n";
+        } else if (std::optional<Loaded> l = load_policy(file, false)) {
+            fw::Bundle now = fw::make_bundle(*l->policy, active->backend, l->text);
+            if (now.v4 != active->v4 || now.v6 != active->v6 || now.ipset != active->ipset || now.nft != active->nft) {
+                drift = true;
+                std::cout << "changed: " << file << " differs from the applied policy; run `ringfence-firewall apply "
+                          << file << "`\n";
+            }
+        } else {
+            drift = true;
+            std::cout << "invalid: " << file << " has errors (see above); the applied policy stays\n";
+        }
+    }
+    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
+        std::cout << "pending: not confirmed; the previous ruleset comes back at " << clock_time(p->deadline)
+                  << " unless `ringfence-firewall confirm`\n";
+    }
+    std::cout << (drift ? "drift\n" : "in sync\n");
+    return drift ? kInvalid : kOk;
+}
+
+int cmd_flush(const Options& o) {
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        return rc;
+    }
+    fw::Tools tools = fw::detect_tools();
+    CriticalSection critical;
+    stop_timer(state);
+    bool ok = true;
+    for (fw::Backend b : {fw::Backend::iptables, fw::Backend::nft}) {
+        std::string error;
+        if (!fw::flush_backend(b, tools, &error)) {
+            complain(error);
+            ok = false;
+        }
+    }
+    for (const char* name : {"active", "previous", "good"}) {
+        state.remove(name);
+    }
+    if (!ok) {
+        return kFailed;
+    }
+    say("removed ringfence's rules and sets; other rules are untouched");
+    log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
+    return kOk;
+}
+
+int cmd_boot(const Options& o) {
+    std::string failure;
+    std::optional<Loaded> l = load_policy(o.file, true);
+    if (!l) {
+        failure = o.file + " has errors";
+    } else if (refuse_if_firewalld()) {
+        return kRefused;
+    }
+    fw::Tools tools = fw::detect_tools();
+    fw::StateDir state(o.state_dir);
+    if (int rc = open_state(o, &state)) {
+        log_line(LOG_ERR, "boot: state directory " + o.state_dir + " unusable; nothing applied");
+        return rc;
+    }
+    if (failure.empty()) {
+        std::optional<fw::Backend> backend = pick_backend(o, tools);
+        if (!backend) {
+            failure = "no usable backend";
+        } else {
+            fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
+            std::string unused;
+            if (commit_bundle(o, state, tools, bundle, 0, &unused) == kOk) {
+                say("applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
+                    "): " + summary_of(bundle));
+                log_line(LOG_NOTICE, "boot: applied " + o.file + ": " + summary_of(bundle));
+                return kOk;
+            }
+            failure = "applying " + o.file + " failed";
+        }
+    }
+    std::optional<fw::Bundle> good = state.read("good");
+    if (!good || good->backend == fw::Backend::none) {
+        complain("boot: " + failure + ", and there is no last good ruleset: the ruleset is left as it is");
+        log_line(LOG_ERR, "boot: " + failure + ", and there is no last good ruleset: nothing applied");
+        return kInvalid;
+    }
+    std::string error;
+    std::vector<std::string> notes;
+    CriticalSection critical;
+    if (!fw::load_bundle(*good, tools, &error, &notes)) {
+        complain("boot: " + failure + ", and the last good ruleset failed too: " + error);
+        log_line(LOG_ERR, "boot: " + failure + ", and the last good ruleset failed too: " + error);
+        return kFailed;
+    }
+    good->live = fw::capture_live(good->backend, tools);
+    state.write("active", *good, &error);
+    complain("boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
+    log_line(LOG_ERR, "boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
+    return kInvalid;
+}
+
+int cmd_backend(const Options& o) {
+    fw::Tools t = fw::detect_tools();
+    auto show = [](const char* name, const std::string& path, const std::string& version) {
+        std::cout << "  " << name << ": " << (path.empty() ? "missing" : path)
+                  << (version.empty() ? "" : "  (" + version + ")") << "\n";
+    };
+    std::cout << "tools:\n";
+    show("iptables", t.iptables, t.iptables_version);
+    show("ip6tables", t.ip6tables, "");
+    show("iptables-restore", t.iptables_restore, "");
+    show("ip6tables-restore", t.ip6tables_restore, "");
+    show("ipset", t.ipset, t.ipset_version);
+    show("nft", t.nft, t.nft_version);
+    std::string why;
+    std::optional<fw::Backend> b = fw::choose_backend(o.backend, t, &why);
+    if (!b) {
+        std::cout << "backend: none (" << why << ")\n";
+        return kFailed;
+    }
+    std::cout << "backend: " << fw::describe_backend(*b, t) << "\n";
+    fw::StateDir state(o.state_dir);
+    if (std::optional<fw::Bundle> active = state.read("active")) {
+        std::cout << "last applied with: " << fw::backend_name(active->backend) << "\n";
+    }
+    return kOk;
+}
+
+int run(int argc, char** argv) {
+    std::optional<Options> o = parse_args(argc, argv);
+    if (!o) {
+        std::cerr << kUsageText;
+        return kUsage;
+    }
+    g_quiet = o->quiet;
+    const std::string& c = o->command;
+    if (c == "check") return cmd_check(*o);
+    if (c == "render") return cmd_render(*o);
+    if (c == "apply") return cmd_apply(*o);
+    if (c == "confirm") return cmd_confirm(*o);
+    if (c == "rollback") return cmd_rollback(*o);
+    if (c == "status") return cmd_status(*o);
+    if (c == "flush") return cmd_flush(*o);
+    if (c == "boot") return cmd_boot(*o);
+    if (c == "backend") return cmd_backend(*o);
+    if (c == "revert-timer") return cmd_revert_timer(*o);
+    return kUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    signal(SIGPIPE, SIG_IGN);  // a tool that stops reading its input fails by status, not by killing us
+    umask(077);
+    openlog("ringfence-firewall", LOG_PID, LOG_DAEMON);
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        complain(std::string("internal error: ") + e.what());
+    } catch (...) {
+        complain("internal error");
+    }
+    return kFailed;
+}
