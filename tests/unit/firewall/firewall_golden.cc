@@ -1,7 +1,8 @@
 // Golden render test: every NAME.conf in a directory is compiled and
-// rendered; the output must equal NAME.iptables, NAME.ip6tables and
-// NAME.ipset byte for byte (or NAME.err, the diagnostics, for a policy that
-// does not compile). `--update` rewrites the expected files instead.
+// rendered; the output must equal NAME.iptables, NAME.ip6tables, NAME.ipset
+// and NAME.nft (the nftables script) byte for byte (or NAME.err, the
+// diagnostics, for a policy that does not compile). `--update` rewrites the
+// expected files instead.
 //
 // usage: firewall_golden [--update] DIR
 // Files are read plainly (not with read_config_file's ownership checks: a
@@ -19,6 +20,7 @@
 
 #include "iptables_helper/firewall_conf.h"
 #include "iptables_helper/render.h"
+#include "iptables_helper/render_nft.h"
 
 using namespace ringfence;
 
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
             outputs.emplace_back(".iptables", firewall::render_iptables(*policy, core::IpAddress::Family::v4));
             outputs.emplace_back(".ip6tables", firewall::render_iptables(*policy, core::IpAddress::Family::v6));
             outputs.emplace_back(".ipset", firewall::render_ipset(*policy));
+            outputs.emplace_back(".nft", firewall::render_nft(*policy));
         }
         std::string diag_text;
         for (const auto& dg : diags) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "../unit_test.h"
+#include "compile_helper.h"
 #include "iptables_helper/firewall_conf.h"
 #include "iptables_helper/render.h"
 
@@ -15,36 +15,8 @@ using Family = core::IpAddress::Family;
 
 namespace {
 
-struct Compiled {
-    std::shared_ptr<const Policy> policy;
-    core::Diagnostics diags;
-    std::string text() const {
-        std::string out;
-        for (const auto& d : diags) {
-            out += d.one_line() + "\n";
-        }
-        return out;
-    }
-};
-
-Compiled compile(const std::string& text, const std::map<std::string, std::string>& files = {}) {
-    Compiled c;
-    firewall::CompileOptions opt;
-    opt.read_set_file = [files](const std::string& path) {
-        core::ReadResult rr;
-        auto it = files.find(path);
-        if (it == files.end()) {
-            rr.status = core::ReadStatus::missing;
-            return rr;
-        }
-        rr.status = core::ReadStatus::ok;
-        rr.text.path = path;
-        rr.text.lines = unit::split_lines(it->second);
-        return rr;
-    };
-    c.policy = Policy::compile("/etc/ringfence/firewall.conf", unit::split_lines(text), opt, &c.diags);
-    return c;
-}
+using unit::Compiled;
+using unit::compile;
 
 void test_valid_policy(void**) {
     Compiled c = compile(
