@@ -17,7 +17,7 @@
 // IPv4 commit, then the IPv6 commit (if that fails the IPv4 table is put back
 // from the iptables-save taken before), then the old generation's sets go.
 // Each commit is one kernel transaction; the caller blocks the catchable
-// signals around it. nft backend: `nft -c -f`, then one `nft -f`.
+// signals around it. nft backend: one `nft -f` (one transaction).
 #pragma once
 
 #include <optional>
