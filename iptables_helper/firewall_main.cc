@@ -264,6 +264,10 @@ bool refuse_if_firewalld() {
 bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force) {
     const char* env = std::getenv("SSH_CONNECTION");
     if (env == nullptr || *env == '\0') {
+        if (std::getenv("SUDO_USER") != nullptr) {
+            complain("note: SSH_CONNECTION is not set (sudo removes it), so the SSH lockout check cannot run; "
+                     "`sudo --preserve-env=SSH_CONNECTION` keeps it. Consider --confirm SECONDS.");
+        }
         return false;
     }
     char client[128] = {0}, server[128] = {0};
@@ -371,16 +375,25 @@ void stop_timer(const fw::StateDir& state) {
 
 // Starts the detached revert timer: its own session (no terminal, SIGHUP
 // ignored), double fork (not a child of this process), the program itself
-// again via execve. Returns its pid, or 0.
-long start_timer(const Options& o, const std::string& token, int seconds) {
+// again via execve. With `via` set (systemd-run), the timer runs in a scope
+// of its own, so logind's KillUserProcesses=yes does not kill it with the SSH
+// session; systemd-run --scope execs the command in place, in this network
+// namespace. Returns its pid, or 0.
+long spawn_timer(const Options& o, const std::string& token, int seconds, const std::string& via) {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
         return 0;
     }
     self[n] = '\0';
-    std::vector<std::string> args = {"ringfence-firewall", "--state-dir", o.state_dir, "revert-timer", token,
-                                     std::to_string(seconds)};
+    std::vector<std::string> args;
+    if (!via.empty()) {
+        args = {via, "--scope", "--quiet", "--collect", "--unit=ringfence-firewall-revert-" + token.substr(0, 8), "--"};
+    }
+    for (const std::string& a : {std::string(self), std::string("--state-dir"), o.state_dir,
+                                 std::string("revert-timer"), token, std::to_string(seconds)}) {
+        args.push_back(a);
+    }
     std::vector<char*> argv;
     for (std::string& a : args) {
         argv.push_back(a.data());
@@ -419,7 +432,7 @@ long start_timer(const Options& o, const std::string& token, int seconds) {
             sigset_t none;
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, nullptr);
-            execve(self, argv.data(), environ);
+            execve(argv[0], argv.data(), environ);
             _exit(127);
         }
         _exit(grandchild < 0 ? 1 : 0);
@@ -433,6 +446,35 @@ long start_timer(const Options& o, const std::string& token, int seconds) {
     }
     close(pfd[0]);
     return pid;
+}
+
+// The timer is running once its command line names the token (after
+// systemd-run, if any, has exec'ed it). Waits up to 3 s.
+bool timer_started(long pid, const std::string& token) {
+    for (int i = 0; i < 30 && pid > 0; ++i) {
+        if (is_timer(pid, token)) {
+            return true;
+        }
+        timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+    }
+    return false;
+}
+
+long start_timer(const Options& o, const std::string& token, int seconds) {
+    if (access("/run/systemd/system", F_OK) == 0) {
+        for (const char* path : {"/usr/bin/systemd-run", "/bin/systemd-run"}) {
+            if (access(path, X_OK) == 0) {
+                long pid = spawn_timer(o, token, seconds, path);
+                if (timer_started(pid, token)) {
+                    return pid;
+                }
+                break;  // systemd-run failed (no D-Bus?): a plain timer below
+            }
+        }
+    }
+    long pid = spawn_timer(o, token, seconds, std::string());
+    return timer_started(pid, token) ? pid : 0;
 }
 
 int open_state(const Options& o, fw::StateDir* state) {
@@ -548,8 +590,12 @@ int cmd_check(const Options& o) {
     for (const fw::AddressSet& s : l->policy->sets()) {
         entries += long(s.v4.size() + s.v6.size());
     }
-    std::cout << o.file << ": OK (" << l->policy->rules().size() << " rules, " << l->policy->sets().size()
-              << " sets, " << entries << " set entries)\n";
+    auto n = [](size_t count, const char* one, const char* many) {
+        return std::to_string(count) + " " + (count == 1 ? one : many);
+    };
+    std::cout << o.file << ": OK (" << n(l->policy->rules().size(), "rule", "rules") << ", "
+              << n(l->policy->sets().size(), "set", "sets") << ", " << n(size_t(entries), "set entry", "set entries")
+              << ")\n";
     return kOk;
 }
 
@@ -756,8 +802,14 @@ int cmd_status(const Options& o) {
         }
     }
     if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        std::cout << "pending: not confirmed; the previous ruleset comes back at " << clock_time(p->deadline)
-                  << " unless `ringfence-firewall confirm`\n";
+        if (is_timer(p->pid, p->token)) {
+            std::cout << "pending: not confirmed; the previous ruleset comes back at " << clock_time(p->deadline)
+                      << " unless `ringfence-firewall confirm`\n";
+        } else {
+            drift = true;
+            std::cout << "pending: not confirmed, and the revert timer (pid " << p->pid
+                      << ") is gone: run `ringfence-firewall confirm` or `ringfence-firewall rollback` now\n";
+        }
     }
     std::cout << (drift ? "drift\n" : "in sync\n");
     return drift ? kInvalid : kOk;
@@ -803,6 +855,12 @@ int cmd_boot(const Options& o) {
     if (int rc = open_state(o, &state)) {
         log_line(LOG_ERR, "boot: state directory " + o.state_dir + " unusable; nothing applied");
         return rc;
+    }
+    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
+        // The host went down while an `apply --confirm` waited: that policy
+        // was never confirmed (it may be the lockout the timer was for).
+        state.clear_pending();
+        failure = "an `apply --confirm` was still unconfirmed when the host went down";
     }
     if (failure.empty()) {
         std::optional<fw::Backend> backend = pick_backend(o, tools);

@@ -1,4 +1,4 @@
-// Fuzz target: the firewall.conf compiler and the three renderers. Set files
+// Fuzz target: the firewall.conf compiler and the four renderers. Set files
 // named in the input resolve to a fixed in-memory list; nothing is read.
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +7,7 @@
 
 #include "iptables_helper/firewall_conf.h"
 #include "iptables_helper/render.h"
+#include "iptables_helper/render_nft.h"
 
 using namespace ringfence;
 
@@ -40,6 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)firewall::render_iptables(*policy, core::IpAddress::Family::v4);
         (void)firewall::render_iptables(*policy, core::IpAddress::Family::v6);
         (void)firewall::render_ipset(*policy);
+        (void)firewall::render_nft(*policy);
     }
     return 0;
 }
