@@ -710,6 +710,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
     if (backend != Backend::iptables) {
         return out;
     }
+    std::set<char> generations;  // of the sets live rules use; others are leftovers of a killed apply
     for (auto [label, tool] : {std::make_pair("IPv4", &tools.iptables_save), std::make_pair("IPv6", &tools.ip6tables_save)}) {
         out += std::string("# ") + label + "\n";
         std::string error;
@@ -721,6 +722,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
         if (!error.empty()) {
             out += "# " + error + "\n";
         }
+        generations.insert(t.generations.begin(), t.generations.end());
         for (const std::string& c : t.own_chains) {
             out += ":" + c + "\n";
         }
@@ -735,6 +737,9 @@ std::string capture_live(Backend backend, const Tools& tools) {
     if (!tools.ipset.empty()) {
         std::vector<std::string> lines;
         for (const std::string& name : live_sets(tools)) {
+            if (generations.count(generation_of(name)) == 0) {
+                continue;
+            }
             ExecResult r = run_program({tools.ipset, "save", name});
             for (std::string line : split_lines(r.out)) {
                 // initval is random per set; the generation is an implementation detail.

@@ -1,0 +1,495 @@
+// `ringfence enable firewall` / `disable firewall`: the boot unit
+// ringfence-firewall.service (systemd) or the SysV script ringfence-firewall,
+// after `ringfence-firewall check` has accepted /etc/ringfence/firewall.conf.
+//
+// On the running system the distribution's tools do the work (systemctl
+// enable/disable, chkconfig), run with execve and no shell. Under --root
+// nothing is run but the policy check: the links those tools would make are
+// made here, in the tree.
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/unit_file.h"
+#include "core/diagnostic.h"
+
+#ifndef RINGFENCE_SBINDIR
+#define RINGFENCE_SBINDIR "/usr/sbin"
+#endif
+
+namespace ringfence::cli {
+
+namespace {
+
+constexpr const char* kUnit = "ringfence-firewall.service";
+constexpr const char* kScript = "ringfence-firewall";
+constexpr const char* kPolicy = "/etc/ringfence/firewall.conf";
+const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
+
+std::vector<std::string> words(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    std::string w;
+    while (in >> w) {
+        out.push_back(w);
+    }
+    return out;
+}
+
+bool is_symlink(const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+// Runs `ringfence-firewall check` on the policy. -1: valid; else an Exit code.
+int check_policy(const Context& ctx) {
+    std::string policy = ctx.host_path(kPolicy);
+    if (!exists(policy)) {
+        ctx.error(policy + ": no such file: write the firewall policy first (see ringfence-firewall(8)); "
+                           "nothing changed");
+        return kRefused;
+    }
+    std::string self = self_directory();
+    std::string program = ctx.options().firewall_program;
+    if (program.empty()) {
+        program = find_program({self.empty() ? "" : self + "/ringfence-firewall",
+                                self.empty() ? "" : self + "/../iptables_helper/ringfence-firewall",
+                                std::string(RINGFENCE_SBINDIR) + "/ringfence-firewall", "/usr/sbin/ringfence-firewall"});
+    }
+    if (program.empty() || !is_executable_file(program)) {
+        ctx.error("ringfence-firewall not found" + (program.empty() ? std::string() : " at " + program) +
+                  ": cannot check " + policy + "; nothing changed");
+        return kRefused;
+    }
+    std::vector<std::string> argv{program, "check", policy};
+    std::string err;
+    int rc = run_program(argv, &err);
+    if (rc == 0) {
+        return -1;
+    }
+    if (rc < 0) {
+        ctx.error(err + "; nothing changed");
+    } else if (rc == 1) {
+        ctx.error(policy + " has errors (above): at boot the firewall would not load it; nothing changed");
+    } else {
+        ctx.error("'" + shell_quote(argv) + "' failed (exit status " + std::to_string(rc) + "); nothing changed");
+    }
+    return kRefused;
+}
+
+// ---------------------------------------------------------------------------
+// systemd
+
+struct UnitInfo {
+    std::string host_file;          // on this machine
+    std::string system_file;        // in the managed system (symlink target)
+    std::vector<std::string> wants; // WantedBy= targets
+    std::vector<std::string> requires_;  // RequiredBy=
+};
+
+// -1 when found and parsed; else an Exit code.
+int find_unit(const Context& ctx, UnitInfo* u) {
+    std::string local = ctx.host_path(std::string("/etc/systemd/system/") + kUnit);
+    if (is_symlink(local)) {
+        std::string err;
+        std::optional<std::string> real = resolve_links(local, ctx.options().root, &err);
+        if (!real || ctx.system_path(*real) == "/dev/null") {
+            ctx.error(local + " is masked (a link to /dev/null): 'systemctl unmask " + kUnit +
+                      "' first if you mean it; nothing changed");
+            return kRefused;
+        }
+    }
+    for (const char* dir : kUnitDirs) {
+        std::string sys = std::string(dir) + "/" + kUnit;
+        std::string host = ctx.host_path(sys);
+        if (!exists(host) || is_symlink(host)) {
+            continue;
+        }
+        FileContent c;
+        std::string err;
+        if (read_file(host, 1u << 20, &c, &err) != ReadOutcome::ok) {
+            ctx.error(err + "; nothing changed");
+            return kRefused;
+        }
+        std::vector<unit::Assignment> all;
+        core::Diagnostics diags;
+        unit::parse(host, c.bytes, &all, &diags);
+        for (const unit::Assignment& a : unit::effective_list(all, "Install", "WantedBy")) {
+            for (const std::string& w : words(a.value)) {
+                u->wants.push_back(w);
+            }
+        }
+        for (const unit::Assignment& a : unit::effective_list(all, "Install", "RequiredBy")) {
+            for (const std::string& w : words(a.value)) {
+                u->requires_.push_back(w);
+            }
+        }
+        u->host_file = host;
+        u->system_file = sys;
+        if (u->wants.empty() && u->requires_.empty()) {
+            ctx.error(host + ": no WantedBy= or RequiredBy= in [Install]: it cannot be enabled; nothing changed");
+            return kRefused;
+        }
+        return -1;
+    }
+    ctx.error(std::string(kUnit) + " is not installed (not in " + ctx.host_path("/etc/systemd/system") + ", " +
+              ctx.host_path("/usr/lib/systemd/system") + " or " + ctx.host_path("/lib/systemd/system") +
+              "); install the ringfence package; nothing changed");
+    return kRefused;
+}
+
+std::vector<std::string> wanted_links(const Context& ctx, const UnitInfo& u) {
+    std::vector<std::string> out;
+    for (const std::string& t : u.wants) {
+        out.push_back(ctx.host_path("/etc/systemd/system/" + t + ".wants/" + kUnit));
+    }
+    for (const std::string& t : u.requires_) {
+        out.push_back(ctx.host_path("/etc/systemd/system/" + t + ".requires/" + kUnit));
+    }
+    return out;
+}
+
+// Every *.wants / *.requires link to the unit under /etc/systemd/system.
+std::vector<std::string> existing_links(const Context& ctx) {
+    std::vector<std::string> out;
+    std::string dir = ctx.host_path("/etc/systemd/system");
+    if (DIR* d = opendir(dir.c_str())) {
+        while (struct dirent* e = readdir(d)) {
+            std::string n = e->d_name;
+            bool wants = n.size() > 6 && n.compare(n.size() - 6, 6, ".wants") == 0;
+            bool reqs = n.size() > 9 && n.compare(n.size() - 9, 9, ".requires") == 0;
+            if ((wants || reqs) && is_symlink(dir + "/" + n + "/" + kUnit)) {
+                out.push_back(dir + "/" + n + "/" + kUnit);
+            }
+        }
+        closedir(d);
+    }
+    return out;
+}
+
+std::string systemctl() { return find_program({"/usr/bin/systemctl", "/bin/systemctl"}); }
+
+int enable_systemd(const Context& ctx) {
+    UnitInfo u;
+    int rc = find_unit(ctx, &u);
+    if (rc >= 0) {
+        return rc;
+    }
+    std::vector<std::string> links = wanted_links(ctx, u);
+    bool all = true;
+    for (const std::string& l : links) {
+        all = all && is_symlink(l);
+    }
+    if (all) {
+        ctx.info(std::string(kUnit) + ": already enabled; nothing changed");
+        return kOk;
+    }
+    rc = check_policy(ctx);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (is_symlink(ctx.host_path("/etc/systemd/system/multi-user.target.wants/firewalld.service"))) {
+        ctx.warning("firewalld is enabled at boot: ringfence-firewall refuses to load while firewalld runs "
+                    "(systemctl disable --now firewalld)");
+    }
+    std::string err;
+    if (!ctx.has_root()) {
+        std::string sc = systemctl();
+        if (sc.empty()) {
+            ctx.error("systemctl not found; nothing changed");
+            return kFailed;
+        }
+        std::vector<std::string> argv{sc, "enable", kUnit};
+        ctx.info("running: " + shell_quote(argv));
+        int st = run_program(argv, &err);
+        if (st != 0) {
+            ctx.error("'" + shell_quote(argv) + "' failed" +
+                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
+            return kFailed;
+        }
+    } else {
+        for (const std::string& l : links) {
+            std::string dir = l.substr(0, l.rfind('/'));
+            if (!make_directories(dir, &err)) {
+                ctx.error(err);
+                return kFailed;
+            }
+            if (is_symlink(l)) {
+                continue;
+            }
+            if (::symlink(u.system_file.c_str(), l.c_str()) != 0) {
+                ctx.error("cannot create " + l + ": " + std::strerror(errno));
+                return kFailed;
+            }
+            ctx.info("created " + l + " -> " + u.system_file);
+        }
+    }
+    ctx.info(std::string(kUnit) + " enabled: the firewall is loaded at the next boot. To load it now: "
+             "ringfence-firewall apply --confirm 120 (then ringfence-firewall confirm)");
+    return kOk;
+}
+
+int disable_systemd(const Context& ctx) {
+    std::vector<std::string> links = existing_links(ctx);
+    if (links.empty()) {
+        ctx.info(std::string(kUnit) + ": not enabled; nothing changed");
+        return kOk;
+    }
+    std::string err;
+    if (!ctx.has_root()) {
+        std::string sc = systemctl();
+        if (sc.empty()) {
+            ctx.error("systemctl not found; nothing changed");
+            return kFailed;
+        }
+        std::vector<std::string> argv{sc, "disable", kUnit};
+        ctx.info("running: " + shell_quote(argv));
+        int st = run_program(argv, &err);
+        if (st != 0) {
+            ctx.error("'" + shell_quote(argv) + "' failed" +
+                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
+            return kFailed;
+        }
+    } else {
+        for (const std::string& l : links) {
+            if (::unlink(l.c_str()) != 0) {
+                ctx.error("cannot remove " + l + ": " + std::strerror(errno));
+                return kFailed;
+            }
+            ctx.info("removed " + l);
+            std::string dir = l.substr(0, l.rfind('/'));
+            ::rmdir(dir.c_str());  // only when empty
+        }
+    }
+    ctx.info(std::string(kUnit) + " disabled: not loaded at the next boot. The rules loaded now stay until "
+             "'ringfence-firewall flush' or a reboot.");
+    return kOk;
+}
+
+// ---------------------------------------------------------------------------
+// SysV (chkconfig)
+
+struct Script {
+    std::string host_file;
+    std::string rc_base;   // ROOT/etc/rc.d or ROOT/etc: holds rcN.d
+    std::string levels;    // from "# chkconfig: LEVELS START STOP"
+    int start = 0;
+    int stop = 0;
+};
+
+int find_script(const Context& ctx, Script* s) {
+    for (const char* dir : {"/etc/rc.d/init.d", "/etc/init.d"}) {
+        std::string p = ctx.host_path(std::string(dir) + "/" + kScript);
+        FileContent c;
+        std::string err;
+        ReadOutcome r = read_file(p, 1u << 20, &c, &err);
+        if (r == ReadOutcome::missing || (r == ReadOutcome::error && is_symlink(p))) {
+            continue;
+        }
+        if (r == ReadOutcome::error) {
+            ctx.error(err + "; nothing changed");
+            return kRefused;
+        }
+        s->host_file = p;
+        s->rc_base = is_directory(ctx.host_path("/etc/rc.d/rc3.d")) || is_directory(ctx.host_path("/etc/rc.d"))
+                         ? ctx.host_path("/etc/rc.d")
+                         : ctx.host_path("/etc");
+        std::istringstream in(c.bytes);
+        std::string line;
+        int n = 0;
+        while (std::getline(in, line)) {
+            ++n;
+            size_t at = line.find("chkconfig:");
+            if (line.empty() || line[0] != '#' || at == std::string::npos) {
+                continue;
+            }
+            std::vector<std::string> w = words(line.substr(at + 10));
+            if (w.size() != 3 || w[1].find_first_not_of("0123456789") != std::string::npos ||
+                w[2].find_first_not_of("0123456789") != std::string::npos ||
+                (w[0] != "-" && w[0].find_first_not_of("0123456") != std::string::npos)) {
+                ctx.error(p + ":" + std::to_string(n) + ": bad chkconfig header (expected "
+                                                        "'# chkconfig: LEVELS START STOP'); nothing changed");
+                return kRefused;
+            }
+            s->levels = w[0] == "-" ? "2345" : w[0];  // chkconfig on: 2345 by default
+            s->start = std::stoi(w[1]);
+            s->stop = std::stoi(w[2]);
+            return -1;
+        }
+        ctx.error(p + ": no '# chkconfig:' header; nothing changed");
+        return kRefused;
+    }
+    ctx.error(std::string("the init script ") + kScript + " is not installed (not in " +
+              ctx.host_path("/etc/rc.d/init.d") + " or " + ctx.host_path("/etc/init.d") + "); nothing changed");
+    return kRefused;
+}
+
+std::string two_digits(int n) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d", n % 100);
+    return buf;
+}
+
+// The S/K links of the script in rcN.d ("" when none).
+std::string rc_link(const Script& s, int level, char kind) {
+    std::string dir = s.rc_base + "/rc" + std::to_string(level) + ".d";
+    std::string found;
+    if (DIR* d = opendir(dir.c_str())) {
+        while (struct dirent* e = readdir(d)) {
+            std::string n = e->d_name;
+            if (n.size() == 3 + std::strlen(kScript) && n[0] == kind && n.compare(3, std::string::npos, kScript) == 0) {
+                found = dir + "/" + n;
+            }
+        }
+        closedir(d);
+    }
+    return found;
+}
+
+bool sysv_enabled(const Context& ctx, std::string* where) {
+    Script s;
+    s.rc_base = is_directory(ctx.host_path("/etc/rc.d")) ? ctx.host_path("/etc/rc.d") : ctx.host_path("/etc");
+    for (int level : {2, 3, 4, 5}) {
+        std::string l = rc_link(s, level, 'S');
+        if (!l.empty()) {
+            *where = l;
+            return true;
+        }
+    }
+    return false;
+}
+
+// chkconfig --add + on, or off, done in the tree: for each runlevel 0..6,
+// one link, S (start) where enabled, K (kill) elsewhere.
+int set_links(const Context& ctx, const Script& s, bool on) {
+    std::string err;
+    for (int level = 0; level <= 6; ++level) {
+        bool start = on && s.levels.find(static_cast<char>('0' + level)) != std::string::npos;
+        std::string dir = s.rc_base + "/rc" + std::to_string(level) + ".d";
+        std::string want = dir + "/" + (start ? "S" + two_digits(s.start) : "K" + two_digits(s.stop)) + kScript;
+        for (char kind : {'S', 'K'}) {
+            std::string have = rc_link(s, level, kind);
+            if (!have.empty() && have != want) {
+                if (::unlink(have.c_str()) != 0) {
+                    ctx.error("cannot remove " + have + ": " + std::strerror(errno));
+                    return kFailed;
+                }
+                ctx.info("removed " + have);
+            }
+        }
+        if (is_symlink(want)) {
+            continue;
+        }
+        if (!make_directories(dir, &err)) {
+            ctx.error(err);
+            return kFailed;
+        }
+        std::string target = std::string("../init.d/") + kScript;
+        if (::symlink(target.c_str(), want.c_str()) != 0) {
+            ctx.error("cannot create " + want + ": " + std::strerror(errno));
+            return kFailed;
+        }
+        ctx.info("created " + want + " -> " + target);
+    }
+    return kOk;
+}
+
+std::string chkconfig() { return find_program({"/sbin/chkconfig", "/usr/sbin/chkconfig"}); }
+
+int run_chkconfig(const Context& ctx, const std::vector<std::vector<std::string>>& commands) {
+    std::string cc = chkconfig();
+    if (cc.empty()) {
+        ctx.error("chkconfig not found; nothing changed. Enable the init script " + std::string(kScript) +
+                  " with your distribution's tool (update-rc.d, rc-update)");
+        return kManual;
+    }
+    for (std::vector<std::string> argv : commands) {
+        argv.insert(argv.begin(), cc);
+        ctx.info("running: " + shell_quote(argv));
+        std::string err;
+        int st = run_program(argv, &err);
+        if (st != 0) {
+            ctx.error("'" + shell_quote(argv) + "' failed" +
+                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
+            return kFailed;
+        }
+    }
+    return kOk;
+}
+
+int enable_sysv(const Context& ctx) {
+    Script s;
+    int rc = find_script(ctx, &s);
+    if (rc >= 0) {
+        return rc;
+    }
+    std::string where;
+    if (sysv_enabled(ctx, &where)) {
+        ctx.info(std::string(kScript) + ": already enabled (" + where + "); nothing changed");
+        return kOk;
+    }
+    rc = check_policy(ctx);
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = ctx.has_root() ? set_links(ctx, s, true)
+                        : run_chkconfig(ctx, {{"--add", kScript}, {kScript, "on"}});
+    if (rc == kOk) {
+        ctx.info(std::string(kScript) + " enabled: the firewall is loaded at the next boot (runlevels " + s.levels +
+                 ")");
+    }
+    return rc;
+}
+
+int disable_sysv(const Context& ctx) {
+    std::string where;
+    if (!sysv_enabled(ctx, &where)) {
+        ctx.info(std::string(kScript) + ": not enabled; nothing changed");
+        return kOk;
+    }
+    Script s;
+    int rc = find_script(ctx, &s);
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = ctx.has_root() ? set_links(ctx, s, false) : run_chkconfig(ctx, {{kScript, "off"}});
+    if (rc == kOk) {
+        ctx.info(std::string(kScript) + " disabled: not loaded at the next boot. The rules loaded now stay until "
+                 "'ringfence-firewall flush' or a reboot.");
+    }
+    return rc;
+}
+
+}  // namespace
+
+int enable_firewall(const Context& ctx) { return ctx.systemd() ? enable_systemd(ctx) : enable_sysv(ctx); }
+
+int disable_firewall(const Context& ctx) { return ctx.systemd() ? disable_systemd(ctx) : disable_sysv(ctx); }
+
+std::string status_firewall(const Context& ctx) {
+    if (ctx.systemd()) {
+        std::vector<std::string> links = existing_links(ctx);
+        if (links.empty()) {
+            return std::string("not enabled (") + kUnit + ")";
+        }
+        std::string out = std::string("enabled (") + kUnit + " in";
+        for (const std::string& l : links) {
+            std::string dir = l.substr(0, l.rfind('/'));
+            out += " " + dir.substr(dir.rfind('/') + 1);
+        }
+        return out + ")";
+    }
+    std::string where;
+    if (sysv_enabled(ctx, &where)) {
+        return "enabled (" + where + ")";
+    }
+    return std::string("not enabled (init script ") + kScript + ")";
+}
+
+}  // namespace ringfence::cli

@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""Tests of `ringfence enable|disable pam|wrap|firewall` and `ringfence status`.
+
+Every test builds a small system tree in a temporary directory and runs the
+command with --root on it: copies of real RHEL-style /etc/pam.d files
+(fixtures/), a fake vendor unit, a stand-in for ringfence-firewall. Nothing
+outside the temporary directories is read for the managed system or changed.
+
+usage: test_ringfence_cli.py --ringfence BIN --fixtures DIR --fake-firewall PATH
+                             --sbindir DIR [--real-firewall PATH] [GROUP...]
+GROUP: usage pam wrap firewall status (default: all). Prints a count summary;
+exit status 0 when every check passed.
+"""
+import argparse
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+MARKER = "# ringfence: next line added by 'ringfence enable pam'; 'ringfence disable pam' removes both"
+LINE = "account [default=bad success=ok user_unknown=ignore] pam_ringfence.so atgroup"
+
+ARGS = None
+
+
+class Counter:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+        self.current = ""
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed.append(f"{self.current}: {what}")
+            print(f"FAIL {self.current}: {what}")
+            if detail:
+                print("     " + detail.replace("\n", "\n     "))
+        return cond
+
+
+C = Counter()
+
+
+def run(root, *args, check_rc=None):
+    cmd = [ARGS.ringfence]
+    if root is not None:
+        cmd += ["--root", root]
+    cmd += list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if check_rc is not None:
+        C.check(p.returncode == check_rc, f"{' '.join(args)}: exit status {p.returncode}, expected {check_rc}",
+                p.stdout + p.stderr)
+    return p
+
+
+def fixture(name):
+    with open(os.path.join(ARGS.fixtures, name), "rb") as f:
+        return f.read()
+
+
+def write(path, data, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class Tree:
+    """A temporary system tree: etc/pam.d, etc/security/access.conf, ..."""
+
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="ringfence-cli-")
+        os.chmod(self.root, 0o755)
+        write(self.p("/etc/security/access.conf"), fixture("access.conf"))
+
+    def p(self, path):
+        return self.root + path
+
+    def close(self):
+        shutil.rmtree(self.root)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def test(name):
+    def deco(fn):
+        fn.test_name = name
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------------------
+# pam
+
+def lines(data):
+    return data.decode().split("\n")
+
+
+def pam_round_trip(fixture_name, file_arg=None, anchor=None, after=True):
+    """enable, enable, disable, disable on a copy of the fixture."""
+    C.current = f"pam round trip {fixture_name}"
+    orig = fixture(fixture_name)
+    with Tree() as t:
+        target = "/etc/pam.d/" + (file_arg or "system-auth")
+        write(t.p(target), orig, 0o640)
+        gid = 42 if os.geteuid() == 0 else os.getegid()  # not root (rpmbuild %check): own group
+        if os.geteuid() == 0:
+            os.chown(t.p(target), 0, gid)
+        extra = ["--file", file_arg] if file_arg else []
+        p = run(t.root, "enable", "pam", *extra, check_rc=0)
+        new = read(t.p(target))
+        C.check(new != orig, "enable changed the file")
+        ls = lines(new)
+        C.check(ls.count(MARKER) == 1 and ls.count(LINE) == 1, "marker and line once", new.decode())
+        if MARKER in ls:
+            i = ls.index(MARKER)
+            C.check(ls[i + 1] == LINE, "module line right after the marker")
+            if after:
+                C.check(anchor in ls[i - 1], f"block right after '{anchor}'", ls[i - 1])
+            else:
+                C.check(anchor in ls[i + 2], f"block right before '{anchor}'", ls[i + 2])
+        rest = [l for l in ls if l not in (MARKER, LINE)]
+        C.check("\n".join(rest).encode() == orig, "only the two lines added")
+        C.check(read(t.p(target) + ".ringfence-bak") == orig, "backup holds the original")
+        st = os.stat(t.p(target))
+        C.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == gid, "mode and group kept",
+                f"{oct(st.st_mode)} gid {st.st_gid}")
+        C.check("policy checked: 3 rule(s)" in p.stdout, "access.conf linted", p.stdout)
+        if after:
+            C.check("pam_access stays in force" in p.stdout, "says pam_access stays in force", p.stdout)
+        leftovers = [f for f in os.listdir(os.path.dirname(t.p(target))) if ".ringfence-" in f and
+                     not f.endswith(".ringfence-bak")]
+        C.check(not leftovers, "no temporary file left", str(leftovers))
+
+        p = run(t.root, "enable", "pam", *extra, check_rc=0)
+        C.check("already enabled" in p.stdout, "second enable: already enabled", p.stdout)
+        C.check(read(t.p(target)) == new, "second enable: no change")
+        policy = read(t.p("/etc/security/access.conf"))
+        write(t.p("/etc/security/access.conf"), fixture("access.conf.broken"))
+        p = run(t.root, "enable", "pam", *extra, check_rc=1)
+        C.check("refuses every login now" in p.stderr, "enabled with a broken policy: said loudly", p.stderr)
+        C.check(read(t.p(target)) == new, "enable with a broken policy: no change")
+        write(t.p("/etc/security/access.conf"), policy)
+
+        p = run(t.root, "status", check_rc=0)
+        if not file_arg:
+            C.check("pam:      enabled (system-auth line" in p.stdout, "status says enabled", p.stdout)
+
+        p = run(t.root, "disable", "pam", *extra, check_rc=0)
+        C.check(read(t.p(target)) == orig, "enable + disable: byte-identical")
+        C.check(read(t.p(target) + ".ringfence-bak") == new, "disable kept a backup of the enabled file")
+        st = os.stat(t.p(target))
+        C.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == gid, "mode and group kept by disable")
+
+        p = run(t.root, "disable", "pam", *extra, check_rc=0)
+        C.check("not enabled" in p.stdout, "second disable: not enabled", p.stdout)
+        C.check(read(t.p(target)) == orig, "second disable: no change")
+
+
+def pam_refusal(fixture_name, rc, expect_err=(), expect_out=(), setup=None):
+    C.current = f"pam refusal {fixture_name}"
+    orig = fixture(fixture_name)
+    with Tree() as t:
+        target = t.p("/etc/pam.d/system-auth")
+        write(target, orig)
+        if setup:
+            setup(t)
+        p = run(t.root, "enable", "pam", check_rc=rc)
+        C.check(read(target) == orig, "file byte-identical after the refusal")
+        C.check(not os.path.exists(target + ".ringfence-bak"), "no backup written (nothing changed)")
+        C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == ["system-auth"], "no other file in /etc/pam.d",
+                str(os.listdir(t.p("/etc/pam.d"))))
+        for e in expect_err:
+            C.check(e.replace("ROOT", t.root) in p.stderr, f"stderr has {e!r}", p.stderr)
+        for o in expect_out:
+            C.check(o.replace("ROOT", t.root) in p.stdout, f"stdout has {o!r}", p.stdout)
+        return p
+
+
+@test("pam")
+def test_pam():
+    pam_round_trip("rhel7-system-auth", anchor="pam_unix.so", after=False)
+    pam_round_trip("rhel7-system-auth-pamaccess", anchor="pam_access.so", after=True)
+    pam_round_trip("rhel9-optout-pamaccess-password-auth", file_arg="password-auth",
+                   anchor="pam_access.so", after=True)
+    pam_round_trip("no-final-newline-system-auth", anchor="pam_unix.so", after=False)
+
+    pam_refusal("malformed-bracket-system-auth", 1,
+                ["ROOT/etc/pam.d/system-auth:6:13: error: unbalanced '['", "nothing changed"])
+    pam_refusal("malformed-continuation-system-auth", 1,
+                ["ROOT/etc/pam.d/system-auth:3:", "continued with '\\'"])
+    pam_refusal("malformed-type-system-auth", 1,
+                ["ROOT/etc/pam.d/system-auth:4:1: error: unknown module type 'acount'"])
+    pam_refusal("sufficient-first-system-auth", 1,
+                ["ROOT/etc/pam.d/system-auth:4: 'sufficient'"])
+    pam_refusal("sshd-include", 1, ["includes 'password-auth'", "--file password-auth"])
+    steps = ["authselect create-profile ringfence -b sssd --symlink-meta",
+             "/etc/authselect/custom/ringfence/system-auth",
+             "      " + LINE,
+             "authselect select custom/ringfence"]
+    pam_refusal("rhel8-authselect-system-auth", 4, ["generated by authselect"], steps)
+    pam_refusal("rhel9-authselect-pamaccess-system-auth", 4, ["generated by authselect"], steps)
+
+    # authselect's own record of the profile: exact commands.
+    def profile(t):
+        write(t.p("/etc/authselect/authselect.conf"), "minimal\nwith-faillock\nwith-pamaccess\n")
+    pam_refusal("rhel9-authselect-pamaccess-system-auth", 4, [],
+                ["authselect create-profile ringfence -b minimal --symlink-meta",
+                 "authselect select custom/ringfence with-faillock with-pamaccess",
+                 "Undo: authselect select minimal with-faillock with-pamaccess"], setup=profile)
+
+    # A policy with an error: pam_ringfence would refuse everyone.
+    def broken_policy(t):
+        write(t.p("/etc/security/access.conf"), fixture("access.conf.broken"))
+    pam_refusal("rhel7-system-auth", 1, ["ROOT/etc/security/access.conf:2:", "the access policy has errors"],
+                setup=broken_policy)
+
+    def broken_dropin(t):
+        write(t.p("/etc/security/access.d/10-x.conf"), "+ : root\n")
+    pam_refusal("rhel7-system-auth", 1, ["ROOT/etc/security/access.d/10-x.conf:1:"], setup=broken_dropin)
+
+    def writable_policy(t):
+        os.chmod(t.p("/etc/security/access.conf"), 0o666)
+    pam_refusal("rhel7-system-auth", 1, ["access.conf"], setup=writable_policy)
+
+    # RHEL 8/9: system-auth is a link into /etc/authselect, even without the header.
+    C.current = "pam authselect link"
+    with Tree() as t:
+        data = b"\n".join(l for l in fixture("rhel8-authselect-system-auth").split(b"\n") if b"authselect" not in l)
+        write(t.p("/etc/authselect/system-auth"), data)
+        os.makedirs(t.p("/etc/pam.d"))
+        os.symlink("/etc/authselect/system-auth", t.p("/etc/pam.d/system-auth"))
+        run(t.root, "enable", "pam", check_rc=4)
+        C.check(read(t.p("/etc/authselect/system-auth")) == data, "authselect file unchanged")
+        os.remove(t.p("/etc/pam.d/system-auth"))
+        os.symlink("../authselect/system-auth", t.p("/etc/pam.d/system-auth"))
+        run(t.root, "enable", "pam", check_rc=4)
+        os.remove(t.p("/etc/pam.d/system-auth"))
+        os.symlink("../../../../../../../../../../etc/passwd", t.p("/etc/pam.d/system-auth"))
+        p = run(t.root, "enable", "pam", check_rc=1)
+        C.check("leads out of" in p.stderr, "a link out of the root is refused", p.stderr)
+        C.check(read(t.p("/etc/authselect/system-auth")) == data, "authselect file unchanged")
+
+    # RHEL 7: system-auth -> system-auth-ac; the target is edited, the link stays.
+    C.current = "pam authconfig link"
+    with Tree() as t:
+        orig = fixture("rhel7-system-auth")
+        write(t.p("/etc/pam.d/system-auth-ac"), orig)
+        os.symlink("system-auth-ac", t.p("/etc/pam.d/system-auth"))
+        p = run(t.root, "enable", "pam", check_rc=0)
+        C.check(os.path.islink(t.p("/etc/pam.d/system-auth")), "system-auth is still a link")
+        C.check(MARKER.encode() in read(t.p("/etc/pam.d/system-auth-ac")), "system-auth-ac edited")
+        C.check("authconfig" in p.stderr, "warns that authconfig rewrites the file", p.stderr)
+        run(t.root, "disable", "pam", check_rc=0)
+        C.check(read(t.p("/etc/pam.d/system-auth-ac")) == orig, "byte-identical after disable")
+
+    # A line added by hand: enable leaves it, disable refuses to touch it.
+    C.current = "pam hand-made line"
+    with Tree() as t:
+        orig = fixture("rhel7-system-auth").replace(
+            b"account     required      pam_unix.so\n",
+            b"account     required      pam_ringfence.so\naccount     required      pam_unix.so\n")
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        p = run(t.root, "enable", "pam", check_rc=0)
+        C.check("already enabled" in p.stdout and "not added by ringfence" in p.stdout, "enable: already", p.stdout)
+        p = run(t.root, "disable", "pam", check_rc=1)
+        C.check("ROOT/etc/pam.d/system-auth:10:".replace("ROOT", t.root) in p.stderr, "disable names file:line",
+                p.stderr)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "unchanged")
+
+    # A marker whose line was removed by hand.
+    C.current = "pam orphan marker"
+    with Tree() as t:
+        orig = fixture("rhel7-system-auth").replace(b"account     required      pam_unix.so\n",
+                                                     MARKER.encode() + b"\naccount     required      pam_unix.so\n")
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        run(t.root, "enable", "pam", check_rc=1)
+        run(t.root, "disable", "pam", check_rc=1)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "unchanged")
+
+    # Module options.
+    C.current = "pam module options"
+    with Tree() as t:
+        write(t.p("/etc/pam.d/system-auth"), fixture("rhel7-system-auth"))
+        run(t.root, "enable", "pam", "--module-options", "bogus", check_rc=2)
+        run(t.root, "enable", "pam", "--module-options", "", check_rc=0)
+        C.check(b"\naccount [default=bad success=ok user_unknown=ignore] pam_ringfence.so\n" in
+                read(t.p("/etc/pam.d/system-auth")), "line without options")
+        run(t.root, "disable", "pam", check_rc=0)
+        write(t.p("/etc/security/access-sshd.conf"), "+ : root : ALL\n- : ALL : ALL\n")
+        run(t.root, "enable", "pam", "--module-options", "atgroup accessfile=/etc/security/access-sshd.conf",
+            check_rc=0)
+        run(t.root, "disable", "pam", check_rc=0)
+        run(t.root, "enable", "pam", "--module-options", "accessfile=/etc/security/nonexistent.conf", check_rc=1)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == fixture("rhel7-system-auth"), "byte-identical at the end")
+
+    C.current = "pam missing file"
+    with Tree() as t:
+        p = run(t.root, "enable", "pam", check_rc=1)
+        C.check("no such file" in p.stderr, "says no such file", p.stderr)
+        run(t.root, "disable", "pam", "--file", "password-auth", check_rc=1)
+
+
+# ---------------------------------------------------------------------------
+# wrap
+
+def wrap_tree():
+    t = Tree()
+    write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), fixture("vmware-hostd.service"))
+    os.makedirs(t.p("/etc/systemd/system"), exist_ok=True)
+    write(t.p("/etc/hosts.allow"), "vmware-hostd: 192.168.10.0/24\n")
+    write(t.p("/etc/hosts.deny"), "vmware-hostd: ALL\n")
+    return t
+
+
+DROPIN = "/etc/systemd/system/vmware-hostd.service.d/ringfence.conf"
+
+
+@test("wrap")
+def test_wrap():
+    expected = fixture("../expected/vmware-hostd-ringfence.conf").replace(b"@SBINDIR@", ARGS.sbindir.encode())
+    C.current = "wrap round trip"
+    with wrap_tree() as t:
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        C.check(read(t.p(DROPIN)) == expected, "drop-in as expected", read(t.p(DROPIN)).decode())
+        C.check("systemctl daemon-reload && systemctl restart vmware-hostd" in p.stdout, "says the next step",
+                p.stdout)
+        C.check("hosts.allow / hosts.deny checked" in p.stdout, "hosts files checked", p.stdout)
+        C.check(stat.S_IMODE(os.stat(t.p(DROPIN)).st_mode) == 0o644, "drop-in mode 0644")
+        p = run(t.root, "enable", "wrap", "vmware-hostd.service", check_rc=0)
+        C.check("already enabled" in p.stdout, "second enable: already enabled", p.stdout)
+        p = run(t.root, "status", check_rc=0)
+        C.check("wrap:     enabled for vmware-hostd" in p.stdout, "status lists the daemon", p.stdout)
+        run(t.root, "disable", "wrap", "vmware-hostd", check_rc=0)
+        C.check(not os.path.exists(os.path.dirname(t.p(DROPIN))), "drop-in and its directory removed")
+        p = run(t.root, "disable", "wrap", "vmware-hostd", check_rc=0)
+        C.check("not enabled" in p.stdout, "second disable: not enabled")
+
+    C.current = "wrap vendor drop-in and /etc unit"
+    with wrap_tree() as t:
+        write(t.p("/etc/systemd/system/vmware-hostd.service.d/10-local.conf"),
+              "[Service]\nExecStart=\nExecStart=-/opt/vmware/bin/hostd --local\n")
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        d = read(t.p(DROPIN)).decode()
+        C.check(f"ExecStart=-{ARGS.sbindir}/ringfence-wrap --name vmware-hostd -- /opt/vmware/bin/hostd --local\n"
+                in d, "the effective command, '-' prefix kept", d)
+        run(t.root, "disable", "wrap", "vmware-hostd", check_rc=0)
+        C.check(os.path.exists(t.p("/etc/systemd/system/vmware-hostd.service.d/10-local.conf")),
+                "other drop-in left alone")
+        write(t.p("/etc/systemd/system/vmware-hostd.service"), "[Service]\nExecStart=/etc/override/hostd\n")
+        os.remove(t.p("/etc/systemd/system/vmware-hostd.service.d/10-local.conf"))
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        C.check("-- /etc/override/hostd\n" in read(t.p(DROPIN)).decode(), "/etc/systemd/system unit wins")
+
+    C.current = "wrap several ExecStart"
+    with wrap_tree() as t:
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"),
+              "[Service]\nType=oneshot\nExecStart=/usr/sbin/a\nExecStart=/usr/sbin/b\n")
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+        C.check("2 ExecStart= lines" in p.stderr and "vmware-hostd.service:3:" in p.stderr, "names them", p.stderr)
+        C.check(not os.path.exists(t.p(DROPIN)), "nothing written")
+        run(t.root, "enable", "wrap", "vmware-hostd", "--exec", "/usr/sbin/b --foreground", check_rc=0)
+        C.check("-- /usr/sbin/b --foreground\n" in read(t.p(DROPIN)).decode(), "--exec used")
+
+    C.current = "wrap no ExecStart / no unit"
+    with wrap_tree() as t:
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), "[Service]\nType=simple\n")
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+        p = run(t.root, "enable", "wrap", "nosuchd", check_rc=1)
+        C.check("no such unit" in p.stderr, "says no such unit", p.stderr)
+        p = run(t.root, "enable", "wrap", "nosuchd", "--exec", "/usr/sbin/nosuchd -f", check_rc=0)
+        C.check("no unit file" in p.stderr, "warns about the missing unit", p.stderr)
+        run(t.root, "disable", "wrap", "nosuchd", check_rc=0)
+        C.check(not os.path.exists(t.p("/etc/systemd/system/nosuchd.service.d")), "removed")
+        run(t.root, "enable", "wrap", "../etc", check_rc=2)
+
+    C.current = "wrap @ prefix"
+    with wrap_tree() as t:
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), "[Service]\nExecStart=@/usr/sbin/h hostd\n")
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+
+    C.current = "wrap broken hosts.allow"
+    with wrap_tree() as t:
+        write(t.p("/etc/hosts.allow"), "sshd: ALL\nvmware-hostd 192.168.10.0/24\n")
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+        C.check(f"{t.root}/etc/hosts.allow:2:" in p.stderr, "names hosts.allow:2", p.stderr)
+        C.check(not os.path.exists(os.path.dirname(t.p(DROPIN))), "nothing written")
+
+    C.current = "wrap hosts.deny writable by others"
+    with wrap_tree() as t:
+        os.chmod(t.p("/etc/hosts.deny"), 0o666)
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+        C.check(f"{t.root}/etc/hosts.deny" in p.stderr, "names hosts.deny", p.stderr)
+        C.check(not os.path.exists(os.path.dirname(t.p(DROPIN))), "nothing written")
+
+    C.current = "wrap no rule for the daemon"
+    with wrap_tree() as t:
+        write(t.p("/etc/hosts.allow"), "sshd: 10.0.0.0/8\n")
+        write(t.p("/etc/hosts.deny"), "")
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        C.check("no rule in hosts.allow or hosts.deny applies" in p.stderr, "warns", p.stderr)
+
+    C.current = "wrap foreign drop-in"
+    with wrap_tree() as t:
+        write(t.p(DROPIN), "[Service]\nExecStart=\nExecStart=/usr/sbin/ringfence-wrap -- /usr/sbin/vmware-hostd\n")
+        before = read(t.p(DROPIN))
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=1)
+        run(t.root, "disable", "wrap", "vmware-hostd", check_rc=1)
+        C.check(read(t.p(DROPIN)) == before, "left alone")
+
+    C.current = "wrap vendor command changed"
+    with wrap_tree() as t:
+        run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), "[Service]\nExecStart=/usr/sbin/vmware-hostd -n\n")
+        p = run(t.root, "enable", "wrap", "vmware-hostd", check_rc=0)
+        C.check("command changed" in p.stdout, "says the command changed", p.stdout)
+        C.check("-- /usr/sbin/vmware-hostd -n\n" in read(t.p(DROPIN)).decode(), "new command")
+
+    C.current = "wrap without systemd"
+    with wrap_tree() as t:
+        p = run(t.root, "--init", "sysv", "enable", "wrap", "vmware-hostd", check_rc=4)
+        C.check("chkconfig --add vmware-hostd-ringfence" in p.stdout and "ringfence-wrap" in p.stdout,
+                "prints the SysV recipe", p.stdout)
+        C.check(not os.path.exists(os.path.dirname(t.p(DROPIN))), "nothing written")
+
+
+# ---------------------------------------------------------------------------
+# firewall
+
+WANTS = "/etc/systemd/system/multi-user.target.wants/ringfence-firewall.service"
+
+
+def boot_file(source, standin):
+    """The unit or init script of the source tree (etc/), else the stand-in."""
+    path = os.path.join(ARGS.fixtures, "../../../etc", source)
+    return read(path) if os.path.exists(path) else fixture(standin)
+
+
+def fw_tree(sysv=False):
+    t = Tree()
+    write(t.p("/etc/ringfence/firewall.conf"), "# a policy\n")
+    if sysv:
+        write(t.p("/etc/rc.d/init.d/ringfence-firewall"),
+              boot_file("init.d/ringfence-firewall", "ringfence-firewall.init"), 0o755)
+    else:
+        write(t.p("/usr/lib/systemd/system/ringfence-firewall.service"),
+              boot_file("systemd/ringfence-firewall.service", "ringfence-firewall.service"))
+        os.makedirs(t.p("/etc/systemd/system"), exist_ok=True)
+    return t
+
+
+def snapshot(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        for n in sorted(dirs + files):
+            p = os.path.join(d, n)
+            out.append((p[len(root):], os.readlink(p) if os.path.islink(p) else None))
+    return sorted(out)
+
+
+@test("firewall")
+def test_firewall():
+    fw = ["--firewall-program", ARGS.fake_firewall]
+    C.current = "firewall systemd"
+    with fw_tree() as t:
+        p = run(t.root, "enable", "firewall", *fw, check_rc=0)
+        C.check(os.path.islink(t.p(WANTS)) and os.readlink(t.p(WANTS)) ==
+                "/usr/lib/systemd/system/ringfence-firewall.service", "wants link created", str(snapshot(t.root)))
+        calls = read(t.p("/etc/ringfence/firewall.conf.calls")).decode()
+        C.check(calls == f"check {t.root}/etc/ringfence/firewall.conf\n", "policy checked first", calls)
+        p = run(t.root, "enable", "firewall", *fw, check_rc=0)
+        C.check("already enabled" in p.stdout, "second enable: already enabled", p.stdout)
+        p = run(t.root, "status", check_rc=0)
+        C.check("firewall: enabled (ringfence-firewall.service in multi-user.target.wants)" in p.stdout, "status",
+                p.stdout)
+        run(t.root, "disable", "firewall", check_rc=0)
+        C.check(not os.path.lexists(t.p(WANTS)) and not os.path.exists(os.path.dirname(t.p(WANTS))),
+                "link and empty .wants removed")
+        p = run(t.root, "disable", "firewall", check_rc=0)
+        C.check("not enabled" in p.stdout, "second disable: not enabled")
+        p = run(t.root, "status", check_rc=0)
+        C.check("firewall: not enabled" in p.stdout, "status: not enabled", p.stdout)
+
+    C.current = "firewall systemd refusals"
+    with fw_tree() as t:
+        write(t.p("/etc/ringfence/firewall.conf"), "# x\nBROKEN\n")
+        before = snapshot(t.root)
+        p = run(t.root, "enable", "firewall", *fw, check_rc=1)
+        C.check(f"{t.root}/etc/ringfence/firewall.conf:2:1: error" in p.stderr, "checker's error shown", p.stderr)
+        after = [e for e in snapshot(t.root) if not e[0].endswith(".calls")]
+        C.check(after == [e for e in before if not e[0].endswith(".calls")], "nothing created")
+        os.remove(t.p("/etc/ringfence/firewall.conf"))
+        run(t.root, "enable", "firewall", *fw, check_rc=1)
+        C.check(not os.path.lexists(t.p(WANTS)), "no link")
+        write(t.p("/etc/ringfence/firewall.conf"), "# ok\n")
+        run(t.root, "enable", "firewall", "--firewall-program", "/nonexistent/ringfence-firewall", check_rc=1)
+        os.symlink("/dev/null", t.p("/etc/systemd/system/ringfence-firewall.service"))
+        p = run(t.root, "enable", "firewall", *fw, check_rc=1)
+        C.check("masked" in p.stderr, "masked unit refused", p.stderr)
+        os.remove(t.p("/etc/systemd/system/ringfence-firewall.service"))
+        os.remove(t.p("/usr/lib/systemd/system/ringfence-firewall.service"))
+        p = run(t.root, "enable", "firewall", *fw, check_rc=1)
+        C.check("not installed" in p.stderr, "unit not installed", p.stderr)
+
+    C.current = "firewall systemd RequiredBy"
+    with fw_tree() as t:
+        write(t.p("/lib/systemd/system/ringfence-firewall.service"),
+              "[Install]\nWantedBy=multi-user.target\nRequiredBy=network-pre.target\n")
+        os.remove(t.p("/usr/lib/systemd/system/ringfence-firewall.service"))
+        run(t.root, "enable", "firewall", *fw, check_rc=0)
+        req = t.p("/etc/systemd/system/network-pre.target.requires/ringfence-firewall.service")
+        C.check(os.path.islink(req) and os.readlink(req) == "/lib/systemd/system/ringfence-firewall.service",
+                "requires link", str(snapshot(t.root)))
+        run(t.root, "disable", "firewall", check_rc=0)
+        C.check(not os.path.lexists(req) and not os.path.lexists(t.p(WANTS)), "both removed")
+
+    C.current = "firewall sysv"
+    with fw_tree(sysv=True) as t:
+        run(t.root, "--init", "sysv", "enable", "firewall", *fw, check_rc=0)
+        links = {e[0]: e[1] for e in snapshot(t.root) if e[1]}
+        want = {f"/etc/rc.d/rc{n}.d/{'S08' if n in (2, 3, 4, 5) else 'K92'}ringfence-firewall":
+                "../init.d/ringfence-firewall" for n in range(7)}
+        C.check(links == want, "chkconfig --add + on links", str(links))
+        p = run(t.root, "--init", "sysv", "enable", "firewall", *fw, check_rc=0)
+        C.check("already enabled" in p.stdout, "second enable: already enabled", p.stdout)
+        p = run(t.root, "--init", "sysv", "status", check_rc=0)
+        C.check("firewall: enabled" in p.stdout, "status", p.stdout)
+        run(t.root, "--init", "sysv", "disable", "firewall", check_rc=0)
+        links = {e[0]: e[1] for e in snapshot(t.root) if e[1]}
+        want = {f"/etc/rc.d/rc{n}.d/K92ringfence-firewall": "../init.d/ringfence-firewall" for n in range(7)}
+        C.check(links == want, "chkconfig off links", str(links))
+        p = run(t.root, "--init", "sysv", "disable", "firewall", check_rc=0)
+        C.check("not enabled" in p.stdout, "second disable: not enabled")
+
+    if ARGS.real_firewall and not os.access(ARGS.real_firewall, os.X_OK):
+        print(f"skipped: the real ringfence-firewall is not built ({ARGS.real_firewall})")
+    elif ARGS.real_firewall:
+        C.current = "firewall with the real ringfence-firewall check"
+        with fw_tree() as t:
+            write(t.p("/etc/ringfence/firewall.conf"), fixture("../../../etc/firewall/esx.conf"))
+            run(t.root, "enable", "firewall", "--firewall-program", ARGS.real_firewall, check_rc=0)
+            C.check(os.path.islink(t.p(WANTS)), "enabled")
+            write(t.p("/etc/ringfence/firewall.conf"), "this is not a policy\n")
+            run(t.root, "disable", "firewall", check_rc=0)
+            run(t.root, "enable", "firewall", "--firewall-program", ARGS.real_firewall, check_rc=1)
+            C.check(not os.path.lexists(t.p(WANTS)), "refused")
+
+
+# ---------------------------------------------------------------------------
+# status and usage
+
+@test("status")
+def test_status():
+    C.current = "status all layers"
+    with fw_tree() as t:
+        write(t.p("/etc/pam.d/system-auth"), fixture("rhel7-system-auth"))
+        write(t.p("/etc/pam.d/password-auth"), fixture("rhel9-optout-pamaccess-password-auth"))
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), fixture("vmware-hostd.service"))
+        p = run(t.root, "status", check_rc=0)
+        C.check(p.stdout == "pam:      not enabled (system-auth no, password-auth no)\n"
+                            "wrap:     no daemon wrapped\n"
+                            "firewall: not enabled (ringfence-firewall.service)\n", "all off", p.stdout)
+        run(t.root, "-q", "enable", "pam", "--file", "password-auth", check_rc=0)
+        run(t.root, "-q", "enable", "wrap", "vmware-hostd", check_rc=0)
+        run(t.root, "-q", "enable", "firewall", "--firewall-program", ARGS.fake_firewall, check_rc=0)
+        p = run(t.root, "status", check_rc=0)
+        C.check(p.stdout == "pam:      enabled (system-auth no, password-auth line 10)\n"
+                            "wrap:     enabled for vmware-hostd\n"
+                            "firewall: enabled (ringfence-firewall.service in multi-user.target.wants)\n",
+                "all on", p.stdout)
+
+
+@test("usage")
+def test_usage():
+    C.current = "usage"
+    with Tree() as t:
+        run(None, check_rc=2)
+        run(t.root, "frobnicate", check_rc=2)
+        run(t.root, "enable", check_rc=2)
+        run(t.root, "enable", "pam", "--exec", "x", check_rc=2)
+        run(t.root, "enable", "wrap", check_rc=2)
+        run(t.root, "enable", "firewall", "--file", "x", check_rc=2)
+        run(t.root, "--bogus", "status", check_rc=2)
+        run(None, "--root", "relative/dir", "status", check_rc=2)
+        run(None, "--root", t.p("/nonexistent"), "status", check_rc=2)
+        p = run(None, "--help", check_rc=0)
+        C.check("ringfence enable pam [--file FILE]" in p.stdout, "help text", p.stdout)
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringfence", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--fake-firewall", required=True)
+    ap.add_argument("--sbindir", required=True)
+    ap.add_argument("--real-firewall", default="")
+    ap.add_argument("groups", nargs="*")
+    ARGS = ap.parse_args()
+    for k in ("ringfence", "fixtures", "fake_firewall", "real_firewall"):
+        if getattr(ARGS, k):
+            setattr(ARGS, k, os.path.abspath(getattr(ARGS, k)))
+    tests = [test_usage, test_pam, test_wrap, test_firewall, test_status]
+    for fn in tests:
+        if ARGS.groups and fn.test_name not in ARGS.groups:
+            continue
+        fn()
+    total = C.passed + len(C.failed)
+    print(f"ringfence cli: {C.passed} of {total} checks passed, {len(C.failed)} failed")
+    return 1 if C.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
