@@ -468,7 +468,7 @@ Plan plan_enable(const Stack& stack, const std::string& module_line) {
             "reads @name as a netgroup (pam_ringfence with atgroup: a group). Remove the pam_access line by "
             "hand once pam_ringfence alone does what you want.");
     } else {
-        plan.message = loc(stack, module_at) + ": added pam_ringfence before pam_unix (now line " +
+        plan.message = loc(stack, module_at) + ": added pam_ringfence before pam_unix (which is now line " +
                        std::to_string(module_at + 1) + ")";
     }
     return plan;
