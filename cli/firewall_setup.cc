@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/unit_file.h"
 #include "core/diagnostic.h"
+#include "core/text.h"
 
 #ifndef RINGFENCE_SBINDIR
 #define RINGFENCE_SBINDIR "/usr/sbin"
@@ -31,16 +32,6 @@ constexpr const char* kUnit = "ringfence-firewall.service";
 constexpr const char* kScript = "ringfence-firewall";
 constexpr const char* kPolicy = "/etc/ringfence/firewall.conf";
 const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
-
-std::vector<std::string> words(const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    std::string w;
-    while (in >> w) {
-        out.push_back(w);
-    }
-    return out;
-}
 
 bool is_symlink(const std::string& p) {
     struct stat st {};
@@ -121,12 +112,12 @@ int find_unit(const Context& ctx, UnitInfo* u) {
         core::Diagnostics diags;
         unit::parse(host, c.bytes, &all, &diags);
         for (const unit::Assignment& a : unit::effective_list(all, "Install", "WantedBy")) {
-            for (const std::string& w : words(a.value)) {
+            for (const std::string& w : core::split_words(a.value)) {
                 u->wants.push_back(w);
             }
         }
         for (const unit::Assignment& a : unit::effective_list(all, "Install", "RequiredBy")) {
-            for (const std::string& w : words(a.value)) {
+            for (const std::string& w : core::split_words(a.value)) {
                 u->requires_.push_back(w);
             }
         }
@@ -309,7 +300,7 @@ int find_script(const Context& ctx, Script* s) {
             if (line.empty() || line[0] != '#' || at == std::string::npos) {
                 continue;
             }
-            std::vector<std::string> w = words(line.substr(at + 10));
+            std::vector<std::string> w = core::split_words(line.substr(at + 10));
             if (w.size() != 3 || w[1].find_first_not_of("0123456789") != std::string::npos ||
                 w[2].find_first_not_of("0123456789") != std::string::npos ||
                 (w[0] != "-" && w[0].find_first_not_of("0123456") != std::string::npos)) {

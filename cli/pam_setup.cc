@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/pam_stack.h"
 #include "core/diagnostic.h"
+#include "core/text.h"
 #include "pam_module/access_conf.h"
 
 namespace ringfence::cli {
@@ -29,16 +30,6 @@ std::string pam_file(const Context& ctx) {
     return f.find('/') == std::string::npos ? "/etc/pam.d/" + f : f;
 }
 
-std::vector<std::string> split_blank(const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    std::string w;
-    while (in >> w) {
-        out.push_back(w);
-    }
-    return out;
-}
-
 // The module options of pam_ringfence(8), as the module reads them.
 struct ModuleOptions {
     access::ParseOptions parse;
@@ -49,7 +40,7 @@ struct ModuleOptions {
 
 ModuleOptions module_options(const std::string& text) {
     ModuleOptions m;
-    for (const std::string& a : split_blank(text)) {
+    for (const std::string& a : core::split_words(text)) {
         if (a.compare(0, 11, "accessfile=") == 0) {
             m.accessfile = a.substr(11);
             m.accessfile_given = true;
@@ -122,7 +113,7 @@ std::vector<std::string> authselect_current(const Context& ctx) {
     std::istringstream in(f.bytes);
     std::string line;
     while (std::getline(in, line)) {
-        auto words = split_blank(line);
+        auto words = core::split_words(line);
         if (!words.empty() && words[0][0] != '#') {
             out.push_back(words[0]);
         }
@@ -246,7 +237,7 @@ int enable_pam(const Context& ctx) {
         return kUsage;
     }
     std::string module_line = std::string("account ") + kControl + " pam_ringfence.so";
-    for (const std::string& a : split_blank(ctx.options().module_options)) {
+    for (const std::string& a : core::split_words(ctx.options().module_options)) {
         module_line += " " + a;
     }
 

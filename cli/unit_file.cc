@@ -9,17 +9,7 @@ bool parse(const std::string& file, const std::string& bytes, std::vector<Assign
            core::Diagnostics* diags) {
     bool ok = true;
     std::string section;
-    std::vector<std::string> lines;
-    size_t start = 0;
-    while (start < bytes.size()) {
-        size_t nl = bytes.find('\n', start);
-        if (nl == std::string::npos) {
-            lines.push_back(bytes.substr(start));
-            break;
-        }
-        lines.push_back(bytes.substr(start, nl - start));
-        start = nl + 1;
-    }
+    const std::vector<std::string> lines = core::split_lines(bytes);
     for (size_t i = 0; i < lines.size(); ++i) {
         std::string_view t = core::trim(lines[i]);
         if (t.empty() || t.front() == '#' || t.front() == ';') {

@@ -2,7 +2,9 @@
 // locale-independent, as the C-locale behaviour of the tools we replace.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ringfence::core {
 
@@ -39,6 +41,42 @@ inline std::string_view trim(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
+}
+
+// The lines of `text` without their '\n'; a last line without '\n' counts,
+// an empty text has none.
+inline std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos) {
+            out.emplace_back(text.substr(start));
+            break;
+        }
+        out.emplace_back(text.substr(start, nl - start));
+        start = nl + 1;
+    }
+    return out;
+}
+
+// Words separated by blanks (is_blank).
+inline std::vector<std::string> split_words(std::string_view text) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && is_blank(text[i])) {
+            ++i;
+        }
+        size_t start = i;
+        while (i < text.size() && !is_blank(text[i])) {
+            ++i;
+        }
+        if (i > start) {
+            out.emplace_back(text.substr(start, i - start));
+        }
+    }
+    return out;
 }
 
 }  // namespace ringfence::core

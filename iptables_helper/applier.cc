@@ -11,8 +11,8 @@
 #include <cstring>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "core/text.h"
 #include "iptables_helper/exec.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
@@ -24,31 +24,6 @@ using Family = core::IpAddress::Family;
 namespace {
 
 constexpr int kWaitSeconds = 5;  // iptables -w
-
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t nl = text.find('\n', start);
-        if (nl == std::string::npos) {
-            out.push_back(text.substr(start));
-            break;
-        }
-        out.push_back(text.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return out;
-}
-
-std::vector<std::string> words(const std::string& line) {
-    std::vector<std::string> out;
-    std::istringstream in(line);
-    std::string w;
-    while (in >> w) {
-        out.push_back(w);
-    }
-    return out;
-}
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
@@ -90,7 +65,7 @@ SavedTable parse_save(const std::string& save) {
     SavedTable t;
     std::map<std::string, int> position;
     bool in_filter = false;
-    for (const std::string& line : split_lines(save)) {
+    for (const std::string& line : core::split_lines(save)) {
         if (starts_with(line, "*")) {
             in_filter = line == "*filter";
             continue;
@@ -108,7 +83,7 @@ SavedTable parse_save(const std::string& save) {
         if (!starts_with(line, "-A ")) {
             continue;
         }
-        std::vector<std::string> w = words(line);
+        std::vector<std::string> w = core::split_words(line);
         if (w.size() < 2) {
             continue;
         }
@@ -160,9 +135,9 @@ std::string restore_from_save(const SavedTable& before, const std::vector<std::s
 // that stay, as "-A ..." lines.
 std::string adjust_hooks(const std::string& text, const SavedTable& live, std::vector<std::string>* added) {
     std::string out;
-    for (const std::string& line : split_lines(text)) {
+    for (const std::string& line : core::split_lines(text)) {
         if (starts_with(line, "-I ")) {
-            std::vector<std::string> w = words(line);  // -I CHAIN 1 -j TARGET
+            std::vector<std::string> w = core::split_words(line);  // -I CHAIN 1 -j TARGET
             std::string as_append = "-A " + w[1];
             for (size_t i = 3; i < w.size(); ++i) {
                 as_append += " " + w[i];
@@ -179,8 +154,8 @@ std::string adjust_hooks(const std::string& text, const SavedTable& live, std::v
 
 std::vector<std::string> ipset_names(const std::string& ipset_text) {
     std::vector<std::string> out;
-    for (const std::string& line : split_lines(ipset_text)) {
-        std::vector<std::string> w = words(line);
+    for (const std::string& line : core::split_lines(ipset_text)) {
+        std::vector<std::string> w = core::split_words(line);
         if (w.size() >= 2 && w[0] == "create") {
             out.push_back(w[1]);
         }
@@ -206,7 +181,7 @@ std::vector<std::string> live_sets(const Tools& tools) {
     if (!r.ok()) {
         return out;
     }
-    for (const std::string& name : split_lines(r.out)) {
+    for (const std::string& name : core::split_lines(r.out)) {
         if (is_own_set(name)) {
             out.push_back(name);
         }
@@ -545,7 +520,7 @@ std::optional<Bundle> deserialize(const std::string& text) {
         return std::nullopt;
     }
     while (next_line(&line)) {
-        std::vector<std::string> w = words(line);
+        std::vector<std::string> w = core::split_words(line);
         if (w.size() == 2 && w[0] == "backend") {
             std::optional<Backend> be = parse_backend(w[1]);
             if (!be) {
@@ -605,12 +580,12 @@ std::string check_references(const std::string& restore_text, const std::vector<
     std::set<std::string> declared;
     std::vector<std::pair<int, std::vector<std::string>>> commands;
     int n = 0;
-    for (const std::string& line : split_lines(restore_text)) {
+    for (const std::string& line : core::split_lines(restore_text)) {
         ++n;
         if (starts_with(line, ":")) {
             declared.insert(line.substr(1, line.find(' ') - 1));
         } else if (starts_with(line, "-")) {
-            commands.emplace_back(n, words(line));
+            commands.emplace_back(n, core::split_words(line));
         }
     }
     for (const auto& [line, w] : commands) {
@@ -741,7 +716,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
                 continue;
             }
             ExecResult r = run_program({tools.ipset, "save", name});
-            for (std::string line : split_lines(r.out)) {
+            for (std::string line : core::split_lines(r.out)) {
                 // initval is random per set; the generation is an implementation detail.
                 if (size_t iv = line.find(" initval "); iv != std::string::npos) {
                     size_t end = line.find(' ', iv + 9);
@@ -761,7 +736,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
 std::string line_diff(const std::string& expected, const std::string& live) {
     // Multiset difference, in the order of each side: enough to name the
     // rule that was added or deleted by hand, and stable for big sets.
-    std::vector<std::string> a = split_lines(expected), b = split_lines(live);
+    std::vector<std::string> a = core::split_lines(expected), b = core::split_lines(live);
     std::map<std::string, int> count;
     for (const std::string& l : b) {
         ++count[l];
@@ -878,7 +853,7 @@ std::optional<StateDir::Pending> StateDir::pending() const {
     if (!text) {
         return std::nullopt;
     }
-    std::vector<std::string> w = words(*text);
+    std::vector<std::string> w = core::split_words(*text);
     if (w.size() != 4) {
         return std::nullopt;
     }

@@ -16,24 +16,9 @@ namespace {
 // with its content, not with maxelem.
 constexpr const char* kIpsetSettings = "hashsize 1024 maxelem 4194304";
 
-std::string basename_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// A comment names the rule's file:line. Only plain characters pass, so the
-// text never needs escaping inside the quotes.
+// A comment names the rule's file:line.
 std::string comment(const Policy& policy, int line) {
-    std::string out;
-    for (char c : basename_of(policy.file())) {
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                     c == '_' || c == '-';
-        out += plain ? c : '_';
-    }
-    if (out.size() > 200) {
-        out.resize(200);
-    }
-    return " -m comment --comment \"" + out + ":" + std::to_string(line) + "\"";
+    return " -m comment --comment \"" + rule_label(policy, line, 200) + "\"";
 }
 
 std::string target_of(Action a) {
@@ -193,6 +178,21 @@ void render_log(const Policy& policy, const std::string& chain, std::string* out
 }
 
 }  // namespace
+
+std::string rule_label(const Policy& policy, int line, size_t max_name) {
+    const std::string& path = policy.file();
+    size_t slash = path.rfind('/');
+    std::string out;
+    for (char c : slash == std::string::npos ? path : path.substr(slash + 1)) {
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                     c == '_' || c == '-';
+        out += plain ? c : '_';
+    }
+    if (out.size() > max_name) {
+        out.resize(max_name);
+    }
+    return out + ":" + std::to_string(line);
+}
 
 std::vector<std::string> own_chains() { return {kChainIn, kChainOut, kChainDrop, kChainReject}; }
 

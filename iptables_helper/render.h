@@ -44,6 +44,11 @@ struct RenderOptions {
     bool hooks = true;
 };
 
+// "FILE:LINE" naming a rule in comments: the policy file's base name, only
+// plain characters (others become '_', so it never needs quoting), at most
+// max_name of them.
+std::string rule_label(const Policy& policy, int line, size_t max_name);
+
 // ringfence's own chains, in the order they are declared.
 std::vector<std::string> own_chains();
 

@@ -19,25 +19,10 @@ namespace {
 // Which families a match belongs to.
 enum class Fam { both, v4, v6 };
 
-std::string basename_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// The same "file:line" text as render.cc's comment(); only plain characters
-// pass, so it never needs escaping inside the quotes. nft refuses comments
+// The same "file:line" text as the iptables renderer; nft refuses comments
 // over 128 bytes, hence the shorter cap.
 std::string comment(const Policy& policy, int line) {
-    std::string out;
-    for (char c : basename_of(policy.file())) {
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                     c == '_' || c == '-';
-        out += plain ? c : '_';
-    }
-    if (out.size() > 100) {
-        out.resize(100);
-    }
-    return " comment \"" + out + ":" + std::to_string(line) + "\"";
+    return " comment \"" + rule_label(policy, line, 100) + "\"";
 }
 
 std::string verdict_of(Action a) {
