@@ -77,6 +77,7 @@ demo: build
 bench: build
 	bench/run $(BUILD)
 	bench/tcpd/run $(BUILD)
+	bench/firewall/run $(BUILD)
 
 # Reconfigures with PREFIX first: /etc and /var paths (GNUInstallDirs: /etc
 # for PREFIX=/usr, PREFIX/etc otherwise) and the preload path compiled into
