@@ -497,16 +497,90 @@ std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools
 
 int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why);
 
-// Makes `bundle` live and records it. The caller holds the lock and has
-// checked the policy. previous := good; active := bundle; good := bundle
-// unless a confirmation is pending.
+// Runs `body` (a commit: the kernel load and the state files that describe
+// it) in a worker process of its own session that ignores the terminal's
+// signals, and waits for it. A kill of this process, of its process group
+// or of the SSH session it runs in then cannot stop a commit half way: the
+// worker finishes both families and the state files (or the revert timer),
+// holding the state directory's lock (the inherited descriptor) until it
+// is done, so the next ringfence-firewall sees old or new, never a mix.
+// Only SIGKILL of the worker itself remains: each family is still one
+// transaction, and `status` reports a family mix as drift.
+template <class Body>
+int in_worker(Body body) {
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        return body();  // no worker: do it here
+    }
+    if (pid == 0) {
+        setsid();
+        for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGTSTP, SIGTTOU, SIGTTIN}) {
+            signal(sig, SIG_IGN);
+        }
+        int rc = body();
+        std::cout.flush();
+        std::cerr.flush();
+        _exit(rc);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : kFailed;
+}
+
+// Makes `bundle` live and records it; prints `done` (and the confirmation
+// deadline) when it worked. The caller holds the lock and has checked the
+// policy. previous := good; active := bundle; good := bundle unless a
+// confirmation is asked for. With --confirm the revert timer is running
+// (and `pending` written) before the load starts: whatever stops this
+// process after the load, the timer brings the previous ruleset back.
 int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& tools, fw::Bundle bundle,
-                  int confirm_seconds, std::string* pending_message) {
+                  int confirm_seconds, const std::string& done) {
     CriticalSection critical;
     std::string error;
     std::vector<std::string> notes;
     std::optional<fw::Bundle> active = state.read("active");
+    std::optional<fw::Bundle> old_previous = state.read("previous");
+    std::optional<fw::Bundle> good = state.read("good");
+    auto put_back_previous = [&]() {
+        std::string ignored;
+        if (old_previous) {
+            state.write("previous", *old_previous, &ignored);
+        } else {
+            state.remove("previous");
+        }
+    };
+    stop_timer(state);
+    if (!state.write("previous", good ? *good : fw::Bundle(), &error)) {
+        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
+        return kFailed;
+    }
+    std::string pending_message;
+    if (confirm_seconds > 0) {
+        fw::StateDir::Pending p;
+        p.token = random_token();
+        p.seconds = confirm_seconds;
+        p.deadline = long(time(nullptr)) + confirm_seconds;
+        p.pid = start_timer(o, p.token, confirm_seconds);
+        if (p.pid == 0 || !state.write_pending(p, &error)) {
+            if (p.pid != 0) {
+                kill(pid_t(p.pid), SIGTERM);
+            }
+            put_back_previous();
+            complain((p.pid == 0 ? std::string("the revert timer did not start") : error) +
+                     ": without it there is no safety net. Nothing changed.");
+            return kFailed;
+        }
+        pending_message = "confirm within " + std::to_string(confirm_seconds) +
+                          " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
+                          clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
+    }
     if (!fw::load_bundle(bundle, tools, &error, &notes)) {
+        stop_timer(state);
+        put_back_previous();
         complain(error + ". The running ruleset is unchanged.");
         log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
         return kFailed;
@@ -519,38 +593,8 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
         }
     }
     bundle.live = fw::capture_live(bundle.backend, tools);
-    bool ok = true;
-    if (std::optional<fw::Bundle> good = state.read("good")) {
-        ok = state.write("previous", *good, &error);
-    } else {
-        fw::Bundle none;
-        ok = state.write("previous", none, &error);
-    }
-    ok = ok && state.write("active", bundle, &error);
-    stop_timer(state);
-    if (ok && confirm_seconds > 0) {
-        fw::StateDir::Pending p;
-        p.token = random_token();
-        p.seconds = confirm_seconds;
-        p.deadline = long(time(nullptr)) + confirm_seconds;
-        p.pid = start_timer(o, p.token, confirm_seconds);
-        if (p.pid == 0) {
-            error = "the revert timer did not start";
-            ok = false;
-        } else {
-            ok = state.write_pending(p, &error);
-        }
-        if (!ok) {
-            // Without a timer there is no safety net: go back now.
-            complain(error + "; loading the previous ruleset again");
-            do_rollback(o, state, "the revert timer did not start");
-            return kFailed;
-        } else {
-            *pending_message = "confirm within " + std::to_string(confirm_seconds) +
-                               " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
-                               clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
-        }
-    } else if (ok) {
+    bool ok = state.write("active", bundle, &error);
+    if (ok && confirm_seconds == 0) {
         ok = state.write("good", bundle, &error);
     }
     for (const std::string& n : notes) {
@@ -559,6 +603,10 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
     if (!ok) {
         complain("state directory " + state.path() + ": " + error);
         return kFailed;
+    }
+    say(done);
+    if (!pending_message.empty()) {
+        say(pending_message);
     }
     return kOk;
 }
@@ -654,13 +702,9 @@ int cmd_apply(const Options& o) {
     }
     say("backend: " + fw::describe_backend(*backend, tools));
     fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-    std::string pending;
-    if (int rc = commit_bundle(o, state, tools, bundle, o.confirm, &pending)) {
+    const std::string done = "applied " + o.file + ": " + summary_of(bundle);
+    if (int rc = in_worker([&]() { return commit_bundle(o, state, tools, bundle, o.confirm, done); })) {
         return rc;
-    }
-    say("applied " + o.file + ": " + summary_of(bundle));
-    if (!pending.empty()) {
-        say(pending);
     }
     log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + summary_of(bundle) +
                              (o.confirm > 0 ? ", confirmation pending" : ""));
@@ -733,7 +777,7 @@ int cmd_rollback(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    return do_rollback(o, state, "by request");
+    return in_worker([&]() { return do_rollback(o, state, "by request"); });
 }
 
 int cmd_revert_timer(const Options& o) {
@@ -821,25 +865,27 @@ int cmd_flush(const Options& o) {
         return rc;
     }
     fw::Tools tools = fw::detect_tools();
-    CriticalSection critical;
-    stop_timer(state);
-    bool ok = true;
-    for (fw::Backend b : {fw::Backend::iptables, fw::Backend::nft}) {
-        std::string error;
-        if (!fw::flush_backend(b, tools, &error)) {
-            complain(error);
-            ok = false;
+    return in_worker([&]() {
+        CriticalSection critical;
+        stop_timer(state);
+        bool ok = true;
+        for (fw::Backend b : {fw::Backend::iptables, fw::Backend::nft}) {
+            std::string error;
+            if (!fw::flush_backend(b, tools, &error)) {
+                complain(error);
+                ok = false;
+            }
         }
-    }
-    for (const char* name : {"active", "previous", "good"}) {
-        state.remove(name);
-    }
-    if (!ok) {
-        return kFailed;
-    }
-    say("removed ringfence's rules and sets; other rules are untouched");
-    log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
-    return kOk;
+        for (const char* name : {"active", "previous", "good"}) {
+            state.remove(name);
+        }
+        if (!ok) {
+            return int(kFailed);
+        }
+        say("removed ringfence's rules and sets; other rules are untouched");
+        log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
+        return int(kOk);
+    });
 }
 
 int cmd_boot(const Options& o) {
@@ -868,10 +914,9 @@ int cmd_boot(const Options& o) {
             failure = "no usable backend";
         } else {
             fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-            std::string unused;
-            if (commit_bundle(o, state, tools, bundle, 0, &unused) == kOk) {
-                say("applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
-                    "): " + summary_of(bundle));
+            const std::string done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
+                                     "): " + summary_of(bundle);
+            if (in_worker([&]() { return commit_bundle(o, state, tools, bundle, 0, done); }) == kOk) {
                 log_line(LOG_NOTICE, "boot: applied " + o.file + ": " + summary_of(bundle));
                 return kOk;
             }
