@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -709,28 +710,75 @@ std::string capture_live(Backend backend, const Tools& tools) {
         }
     }
     out += "# ipset\n";
-    if (!tools.ipset.empty()) {
-        std::vector<std::string> lines;
-        for (const std::string& name : live_sets(tools)) {
-            if (generations.count(generation_of(name)) == 0) {
-                continue;
-            }
-            ExecResult r = run_program({tools.ipset, "save", name});
-            for (std::string line : core::split_lines(r.out)) {
-                // initval is random per set; the generation is an implementation detail.
-                if (size_t iv = line.find(" initval "); iv != std::string::npos) {
-                    size_t end = line.find(' ', iv + 9);
-                    line.erase(iv, end == std::string::npos ? std::string::npos : end - iv);
-                }
-                lines.push_back(retarget_sets(line, kRenderedGeneration));
-            }
-        }
-        std::sort(lines.begin(), lines.end());
-        for (const std::string& l : lines) {
-            out += l + "\n";
+    for (const std::string& name : live_sets(tools)) {
+        if (generations.count(generation_of(name)) != 0) {
+            out += "set " + retarget_sets(name, kRenderedGeneration) + "\n";
         }
     }
     return out;
+}
+
+namespace {
+
+// "add NAME ENTRY" with the name at generation 'a' and a host entry without
+// its /32 or /128.
+std::string member_line(const std::string& name, std::string entry) {
+    for (const char* host : {"/32", "/128"}) {
+        const size_t n = std::strlen(host);
+        if (entry.size() > n && entry.compare(entry.size() - n, n, host) == 0 &&
+            (std::strcmp(host, "/32") != 0 || entry.find(':') == std::string::npos)) {
+            entry.resize(entry.size() - n);
+        }
+    }
+    return "add " + retarget_sets(name, kRenderedGeneration) + " " + entry;
+}
+
+std::string sorted_text(std::vector<std::string> lines) {
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const std::string& l : lines) {
+        out += l + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string set_members_live(const Tools& tools) {
+    std::vector<std::string> lines;
+    if (tools.ipset.empty() || !tools.has_iptables()) {
+        return std::string();
+    }
+    std::set<char> generations;
+    for (const std::string* tool : {&tools.iptables_save, &tools.ip6tables_save}) {
+        std::string error;
+        SavedTable t = parse_save(read_save(*tool, &error));
+        generations.insert(t.generations.begin(), t.generations.end());
+    }
+    for (const std::string& name : live_sets(tools)) {
+        if (generations.count(generation_of(name)) == 0) {
+            continue;
+        }
+        ExecResult r = run_program({tools.ipset, "save", name});
+        for (const std::string& line : core::split_lines(r.out)) {
+            std::vector<std::string> w = core::split_words(line);
+            if (w.size() == 3 && w[0] == "add") {
+                lines.push_back(member_line(w[1], w[2]));
+            }
+        }
+    }
+    return sorted_text(std::move(lines));
+}
+
+std::string set_members_expected(const std::string& ipset_text) {
+    std::vector<std::string> lines;
+    for (const std::string& line : core::split_lines(ipset_text)) {
+        std::vector<std::string> w = core::split_words(line);
+        if (w.size() == 3 && w[0] == "add") {
+            lines.push_back(member_line(w[1], w[2]));
+        }
+    }
+    return sorted_text(std::move(lines));
 }
 
 std::string line_diff(const std::string& expected, const std::string& live) {
@@ -838,12 +886,43 @@ bool StateDir::write(const std::string& name, const Bundle& b, std::string* erro
 }
 
 bool StateDir::copy(const std::string& from, const std::string& to, std::string* error) const {
-    std::optional<std::string> text = read_whole(path_ + "/" + from + ".bundle");
-    if (!text) {
-        *error = path_ + "/" + from + ".bundle: missing";
+    const std::string src = path_ + "/" + from + ".bundle";
+    const std::string tmp = path_ + "/" + to + ".bundle.tmp";
+    unlink(tmp.c_str());
+    if (link(src.c_str(), tmp.c_str()) != 0) {
+        *error = src + ": " + std::strerror(errno);
         return false;
     }
-    return write_file_atomically(path_ + "/" + to + ".bundle", *text, error);
+    if (rename(tmp.c_str(), (path_ + "/" + to + ".bundle").c_str()) != 0) {
+        *error = path_ + "/" + to + ".bundle: " + std::strerror(errno);
+        unlink(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool StateDir::exists(const std::string& name) const {
+    struct stat st;
+    return lstat((path_ + "/" + name + ".bundle").c_str(), &st) == 0;
+}
+
+std::optional<Backend> StateDir::backend_of(const std::string& name) const {
+    FILE* f = std::fopen((path_ + "/" + name + ".bundle").c_str(), "re");
+    if (f == nullptr) {
+        return std::nullopt;
+    }
+    char line[128];
+    std::optional<Backend> out;
+    if (std::fgets(line, sizeof line, f) != nullptr && std::strcmp(line, "ringfence-firewall state 1\n") == 0 &&
+        std::fgets(line, sizeof line, f) != nullptr && std::strncmp(line, "backend ", 8) == 0) {
+        std::string name_text(line + 8);
+        if (!name_text.empty() && name_text.back() == '\n') {
+            name_text.pop_back();
+        }
+        out = parse_backend(name_text);
+    }
+    std::fclose(f);
+    return out;
 }
 
 void StateDir::remove(const std::string& name) const { unlink((path_ + "/" + name + ".bundle").c_str()); }

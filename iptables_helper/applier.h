@@ -83,8 +83,17 @@ bool load_bundle(const Bundle& bundle, const Tools& tools, std::string* error, s
 // (backend nft). A backend whose tools are missing is skipped.
 bool flush_backend(Backend backend, const Tools& tools, std::string* error);
 
-// The live rules ringfence owns, normalised for comparison.
+// The live rules ringfence owns, normalised for comparison. For the
+// iptables backend the sets appear by name only: their members are compared
+// with the bundle by set_members_* (status), which keeps a 100,000-entry
+// set out of the snapshot taken at every apply.
 std::string capture_live(Backend backend, const Tools& tools);
+
+// "add NAME ENTRY" lines, sorted, names at generation 'a', host entries
+// without /32 or /128 (as `ipset save` prints them): of the live sets that
+// live rules use, and of a bundle's ipset input.
+std::string set_members_live(const Tools& tools);
+std::string set_members_expected(const std::string& ipset_text);
 
 // Line diff: "- expected" / "+ live" lines, "" when equal.
 std::string line_diff(const std::string& expected, const std::string& live);
@@ -100,7 +109,12 @@ public:
 
     std::optional<Bundle> read(const std::string& name, std::string* error = nullptr) const;
     bool write(const std::string& name, const Bundle& b, std::string* error) const;
+    // `to` becomes the same file as `from` (a hard link, renamed into place:
+    // bundles are never written in place, so sharing one is safe).
     bool copy(const std::string& from, const std::string& to, std::string* error) const;
+    // The backend line of a bundle, without reading the rest.
+    std::optional<Backend> backend_of(const std::string& name) const;
+    bool exists(const std::string& name) const;
     void remove(const std::string& name) const;
 
     struct Pending {

@@ -542,19 +542,29 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
     CriticalSection critical;
     std::string error;
     std::vector<std::string> notes;
-    std::optional<fw::Bundle> active = state.read("active");
-    std::optional<fw::Bundle> old_previous = state.read("previous");
-    std::optional<fw::Bundle> good = state.read("good");
+    const std::optional<fw::Backend> active_backend = state.backend_of("active");
+    // previous := good; the old previous is kept aside until the load worked.
+    // Bundles are never rewritten in place, so these are hard links, cheap
+    // whatever the size of the sets.
+    const bool had_previous = state.exists("previous");
+    if (had_previous && !state.copy("previous", "previous-old", &error)) {
+        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
+        return kFailed;
+    }
     auto put_back_previous = [&]() {
         std::string ignored;
-        if (old_previous) {
-            state.write("previous", *old_previous, &ignored);
+        if (had_previous) {
+            state.copy("previous-old", "previous", &ignored);
+            state.remove("previous-old");
         } else {
             state.remove("previous");
         }
     };
     stop_timer(state);
-    if (!state.write("previous", good ? *good : fw::Bundle(), &error)) {
+    bool previous_ok = state.exists("good") ? state.copy("good", "previous", &error)
+                                            : state.write("previous", fw::Bundle(), &error);
+    if (!previous_ok) {
+        put_back_previous();
         complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
         return kFailed;
     }
@@ -585,17 +595,18 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
         log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
         return kFailed;
     }
-    if (active && active->backend != fw::Backend::none && active->backend != bundle.backend) {
+    if (active_backend && *active_backend != fw::Backend::none && *active_backend != bundle.backend) {
         std::string flush_error;
-        if (!fw::flush_backend(active->backend, tools, &flush_error)) {
-            notes.push_back(std::string("the rules of the previous backend (") + fw::backend_name(active->backend) +
+        if (!fw::flush_backend(*active_backend, tools, &flush_error)) {
+            notes.push_back(std::string("the rules of the previous backend (") + fw::backend_name(*active_backend) +
                             ") were not all removed: " + flush_error);
         }
     }
+    state.remove("previous-old");
     bundle.live = fw::capture_live(bundle.backend, tools);
     bool ok = state.write("active", bundle, &error);
     if (ok && confirm_seconds == 0) {
-        ok = state.write("good", bundle, &error);
+        ok = state.copy("active", "good", &error);
     }
     for (const std::string& n : notes) {
         complain("warning: " + n);
@@ -741,7 +752,7 @@ int do_rollback(const Options& o, const fw::StateDir& state, const std::string& 
         return kInvalid;
     }
     fw::Tools tools = fw::detect_tools();
-    std::optional<fw::Bundle> active = state.read("active");
+    const std::optional<fw::Backend> active_backend = state.backend_of("active");
     CriticalSection critical;
     std::vector<std::string> notes;
     if (!fw::load_bundle(*prev, tools, &error, &notes)) {
@@ -749,13 +760,13 @@ int do_rollback(const Options& o, const fw::StateDir& state, const std::string& 
         log_line(LOG_ERR, "rollback failed: " + error);
         return kFailed;
     }
-    if (active && active->backend != fw::Backend::none && active->backend != prev->backend) {
-        if (!fw::flush_backend(active->backend, tools, &error)) {
+    if (active_backend && *active_backend != fw::Backend::none && *active_backend != prev->backend) {
+        if (!fw::flush_backend(*active_backend, tools, &error)) {
             notes.push_back(error);
         }
     }
     prev->live = fw::capture_live(prev->backend, tools);
-    bool ok = state.write("active", *prev, &error) && state.write("good", *prev, &error);
+    bool ok = state.write("active", *prev, &error) && state.copy("active", "good", &error);
     state.remove("previous");
     stop_timer(state);
     for (const std::string& n : notes) {
@@ -824,6 +835,13 @@ int cmd_status(const Options& o) {
     std::cout << "backend: " << fw::backend_name(active->backend) << "\n";
     std::cout << "applied: " << (active->backend == fw::Backend::none ? "(no ringfence rules)" : active->source)
               << "\n";
+    if (active->backend == fw::Backend::iptables && !active->ipset.empty()) {
+        std::string members = fw::line_diff(fw::set_members_expected(active->ipset), fw::set_members_live(tools));
+        if (members.size() > 4000) {
+            members = members.substr(0, members.rfind('\n', 4000) + 1) + "... (more set entries differ)\n";
+        }
+        diff += members;
+    }
     if (!diff.empty()) {
         drift = true;
         std::cout << "drift: the live rules differ from what was applied (- applied, + live):\n" << diff;
@@ -876,7 +894,7 @@ int cmd_flush(const Options& o) {
                 ok = false;
             }
         }
-        for (const char* name : {"active", "previous", "good"}) {
+        for (const char* name : {"active", "previous", "previous-old", "good"}) {
             state.remove(name);
         }
         if (!ok) {
