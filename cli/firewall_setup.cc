@@ -166,6 +166,25 @@ std::vector<std::string> existing_links(const Context& ctx) {
 
 std::string systemctl() { return find_program({"/usr/bin/systemctl", "/bin/systemctl"}); }
 
+// `systemctl VERB ringfence-firewall.service` on the real host.
+int run_systemctl(const Context& ctx, const char* verb) {
+    std::string sc = systemctl();
+    if (sc.empty()) {
+        ctx.error("systemctl not found; nothing changed");
+        return kFailed;
+    }
+    std::vector<std::string> argv{sc, verb, kUnit};
+    ctx.info("running: " + shell_quote(argv));
+    std::string err;
+    int st = run_program(argv, &err);
+    if (st != 0) {
+        ctx.error("'" + shell_quote(argv) + "' failed" +
+                  (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
+        return kFailed;
+    }
+    return kOk;
+}
+
 int enable_systemd(const Context& ctx) {
     UnitInfo u;
     int rc = find_unit(ctx, &u);
@@ -191,18 +210,8 @@ int enable_systemd(const Context& ctx) {
     }
     std::string err;
     if (!ctx.has_root()) {
-        std::string sc = systemctl();
-        if (sc.empty()) {
-            ctx.error("systemctl not found; nothing changed");
-            return kFailed;
-        }
-        std::vector<std::string> argv{sc, "enable", kUnit};
-        ctx.info("running: " + shell_quote(argv));
-        int st = run_program(argv, &err);
-        if (st != 0) {
-            ctx.error("'" + shell_quote(argv) + "' failed" +
-                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
-            return kFailed;
+        if (int failed = run_systemctl(ctx, "enable")) {
+            return failed;
         }
     } else {
         for (const std::string& l : links) {
@@ -234,18 +243,8 @@ int disable_systemd(const Context& ctx) {
     }
     std::string err;
     if (!ctx.has_root()) {
-        std::string sc = systemctl();
-        if (sc.empty()) {
-            ctx.error("systemctl not found; nothing changed");
-            return kFailed;
-        }
-        std::vector<std::string> argv{sc, "disable", kUnit};
-        ctx.info("running: " + shell_quote(argv));
-        int st = run_program(argv, &err);
-        if (st != 0) {
-            ctx.error("'" + shell_quote(argv) + "' failed" +
-                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
-            return kFailed;
+        if (int failed = run_systemctl(ctx, "disable")) {
+            return failed;
         }
     } else {
         for (const std::string& l : links) {
