@@ -166,14 +166,8 @@ std::vector<std::string> existing_links(const Context& ctx) {
 
 std::string systemctl() { return find_program({"/usr/bin/systemctl", "/bin/systemctl"}); }
 
-// `systemctl VERB ringfence-firewall.service` on the real host.
-int run_systemctl(const Context& ctx, const char* verb) {
-    std::string sc = systemctl();
-    if (sc.empty()) {
-        ctx.error("systemctl not found; nothing changed");
-        return kFailed;
-    }
-    std::vector<std::string> argv{sc, verb, kUnit};
+// Runs argv (no shell), saying so; kFailed with the reason when it fails.
+int run_logged(const Context& ctx, const std::vector<std::string>& argv) {
     ctx.info("running: " + shell_quote(argv));
     std::string err;
     int st = run_program(argv, &err);
@@ -183,6 +177,16 @@ int run_systemctl(const Context& ctx, const char* verb) {
         return kFailed;
     }
     return kOk;
+}
+
+// `systemctl VERB ringfence-firewall.service` on the real host.
+int run_systemctl(const Context& ctx, const char* verb) {
+    std::string sc = systemctl();
+    if (sc.empty()) {
+        ctx.error("systemctl not found; nothing changed");
+        return kFailed;
+    }
+    return run_logged(ctx, {sc, verb, kUnit});
 }
 
 int enable_systemd(const Context& ctx) {
@@ -401,13 +405,8 @@ int run_chkconfig(const Context& ctx, const std::vector<std::vector<std::string>
     }
     for (std::vector<std::string> argv : commands) {
         argv.insert(argv.begin(), cc);
-        ctx.info("running: " + shell_quote(argv));
-        std::string err;
-        int st = run_program(argv, &err);
-        if (st != 0) {
-            ctx.error("'" + shell_quote(argv) + "' failed" +
-                      (st < 0 ? ": " + err : " (exit status " + std::to_string(st) + ")"));
-            return kFailed;
+        if (int failed = run_logged(ctx, argv)) {
+            return failed;
         }
     }
     return kOk;
