@@ -941,13 +941,14 @@ int cmd_boot(const Options& o) {
             failure = "applying " + o.file + " failed";
         }
     }
-    std::optional<fw::Bundle> good = state.read("good");
+    std::string error;
+    std::optional<fw::Bundle> good = state.read("good", &error);
     if (!good || good->backend == fw::Backend::none) {
-        complain("boot: " + failure + ", and there is no last good ruleset: the ruleset is left as it is");
-        log_line(LOG_ERR, "boot: " + failure + ", and there is no last good ruleset: nothing applied");
+        const std::string none = error.empty() ? "there is no last good ruleset" : error;
+        complain("boot: " + failure + ", and " + none + ": the ruleset is left as it is");
+        log_line(LOG_ERR, "boot: " + failure + ", and " + none + ": nothing applied");
         return kInvalid;
     }
-    std::string error;
     std::vector<std::string> notes;
     CriticalSection critical;
     if (!fw::load_bundle(*good, tools, &error, &notes)) {

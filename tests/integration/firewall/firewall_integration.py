@@ -434,6 +434,12 @@ def quick(world, which, title):
         world.expect_in({("tcp", 22): dict(A10="o", B20="o"), ("tcp", 2222): dict(b20="o")}, title)
 
 
+def norm(snap):
+    """A snapshot with the set generation letters taken out (a reload of the
+    same policy moves its sets to another generation)."""
+    return {k: re.sub(r"(ringfence-[\w-]+-v[46])[a-z]\b", r"\1", v) for k, v in snap.items()}
+
+
 SMALL_P1 = "service ssh tcp/22\nallow in ssh from 10.91.0.0/24 fd91::/64\n"
 SMALL_P2 = "allow in tcp/8080\n"
 
@@ -504,7 +510,6 @@ def group_verdicts(world):
     r = fw.run("apply", conf)
     after = fw.snapshot()
     # Set generations may alternate; compare with the generation letters out.
-    norm = lambda s: {k: re.sub(r"(ringfence-[\w-]+-v[46])[a-z]\b", r"\1", v) for k, v in s.items()}
     check(r.returncode == 0 and norm(before) == norm(after), "apply of the same policy again changes nothing",
           snap_diff(norm(before), norm(after)) or r.text)
 
@@ -550,7 +555,6 @@ def group_confirm(world):
     time.sleep(max(0, 3 - (time.time() - t0)) + 2.0)
     quick(world, "p1", "no confirm: p1 back")
     snap = fw.snapshot()
-    norm = lambda s: {k: re.sub(r"(ringfence-[\w-]+-v[46])[a-z]\b", r"\1", v) for k, v in s.items()}
     check(norm(snap) == norm(snap1), "no confirm: the ruleset is p1's again", snap_diff(norm(snap1), norm(snap)))
     r = fw.run("status", p1)
     check(r.returncode == 0 and "in sync" in r.stdout, "status p1 after the revert: exit %d" % r.returncode,
@@ -807,6 +811,62 @@ def group_failures(world):
     world.expect_in({("tcp", 8080): dict(B20="t", A10="o")}, "new policy")
 
 
+def group_boot(world):
+    """`boot FILE`, what the boot units run: the file when it is good, the
+    last good (confirmed) ruleset when it is broken or when an apply was
+    still unconfirmed as the host went down, nothing when there is no good
+    ruleset; the failure is said (file:line for a broken policy)."""
+    fw = world.fw
+    pristine = fw.snapshot()
+    p1 = world.file("p1.conf", SMALL_P1)
+    p2 = world.file("p2.conf", SMALL_P2)
+    broken = world.file("broken.conf", SMALL_P1 + "allow sideways ssh\n")
+    bad_line = len(SMALL_P1.splitlines()) + 1
+
+    r = fw.run("boot", broken)
+    check(r.returncode == 1 and "no last good ruleset" in r.text,
+          "boot of a broken policy with no good ruleset: exit %d, says there is none" % r.returncode, r.text)
+    check(re.search(r"broken\.conf:%d:" % bad_line, r.text) is not None, "the error names broken.conf:%d:" % bad_line,
+          r.text)
+    check(fw.snapshot() == pristine, "nothing was loaded", snap_diff(pristine, fw.snapshot()))
+
+    r = fw.run("boot", p1)
+    check(r.returncode == 0 and "at boot" in r.stdout, "boot p1: exit %d" % r.returncode, r.text)
+    quick(world, "p1", "after boot p1")
+    snap1 = fw.snapshot()
+    r = fw.run("status", p1)
+    check(r.returncode == 0 and "in sync" in r.stdout, "status in sync after boot: exit %d" % r.returncode, r.text)
+
+    r = fw.run("boot", broken)
+    check(r.returncode == 1 and "applied the last good ruleset" in r.text,
+          "boot of a broken policy: exit %d, falls back to the last good ruleset" % r.returncode, r.text)
+    check(norm(fw.snapshot()) == norm(snap1), "the last good ruleset (p1) is loaded",
+          snap_diff(norm(snap1), norm(fw.snapshot())))
+
+    # An apply --confirm still pending when the host went down (the timer
+    # dies with it): boot must not trust it, even from a valid file.
+    r = fw.run("apply", "--confirm", "120", p2)
+    check(r.returncode == 0, "apply --confirm 120 p2: exit %d" % r.returncode, r.text)
+    with open(os.path.join(fw.state, "pending")) as f:
+        timer = int(f.read().split()[1])
+    os.kill(timer, signal.SIGKILL)
+    r = fw.run("boot", p2)
+    check(r.returncode == 1 and "unconfirmed" in r.text and "last good ruleset" in r.text,
+          "boot after an unconfirmed apply: exit %d, loads the confirmed ruleset" % r.returncode, r.text)
+    check(norm(fw.snapshot()) == norm(snap1), "p1 (confirmed) is loaded, not p2",
+          snap_diff(norm(snap1), norm(fw.snapshot())))
+    quick(world, "p1", "after boot with a pending confirmation")
+
+    # A damaged last-good file is refused, not half read.
+    with open(os.path.join(fw.state, "good.bundle"), "r+") as f:
+        f.truncate(100)
+    before = fw.snapshot()
+    r = fw.run("boot", broken)
+    check(r.returncode == 1 and "damaged" in r.text, "boot with a damaged good.bundle: exit %d, says so"
+          % r.returncode, r.text)
+    check(fw.snapshot() == before, "nothing was loaded from the damaged file", snap_diff(before, fw.snapshot()))
+
+
 # --- kill -9 at random moments
 
 def big_policy(world, n_set=20000, n_rules=2000):
@@ -1000,7 +1060,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fw", required=True, help="ringfence-firewall")
     ap.add_argument("--backend", default="iptables-nft", choices=["iptables-nft", "iptables-legacy", "nft", "auto"])
-    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "kill", "refusals"])
+    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "boot", "kill", "refusals"])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("RINGFENCE_KILL_ROUNDS", "20")))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
