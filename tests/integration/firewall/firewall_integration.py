@@ -726,6 +726,12 @@ def group_status(world):
         check(r.returncode == 1 and "RINGFENCE-IN" in r.text, "status sees the missing INPUT hook: exit %d"
               % r.returncode, r.text)
         fw.iptables(4, "-I", "INPUT", "1", "-j", "RINGFENCE-IN")
+        # Another rule put ahead of the hook bypasses the whole policy.
+        fw.iptables(4, "-I", "INPUT", "1", "-s", "10.92.0.20", "-j", "ACCEPT")
+        r = fw.run("status", conf)
+        check(r.returncode == 1 and "rule 2 of INPUT" in r.text,
+              "status sees a rule inserted before the INPUT hook: exit %d" % r.returncode, r.text)
+        fw.iptables(4, "-D", "INPUT", "-s", "10.92.0.20", "-j", "ACCEPT")
     else:
         world.host.run(["nft", "flush", "chain", "inet", "ringfence", "output"])
         r = fw.run("status", conf)
