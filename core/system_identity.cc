@@ -18,22 +18,36 @@ namespace {
 // Entries larger than this are treated as lookup failures. Far above the
 // 256 KiB at which stock pam_access gives up on a group.
 constexpr size_t kMaxNssBuffer = 64u << 20;
-constexpr int kMaxGroups = 65536;
+// A group list longer than this cannot be held: the lookup fails (it is
+// never cut short). Far above the kernel's NGROUPS_MAX of 65,536.
+constexpr int kMaxGroups = 1 << 22;
 
-// Calls fn(buf, len) with a growing buffer until it stops saying ERANGE.
+// Calls fn(buf, len, &found) with a growing buffer until it stops saying
+// ERANGE. Returns the status: an entry, none, or no answer.
 template <typename Fn>
-bool with_nss_buffer(std::vector<char>* buf, Fn fn) {
+LookupStatus with_nss_buffer(std::vector<char>* buf, Fn fn) {
     size_t size = 16384;
     for (;;) {
         buf->resize(size);
         errno = 0;
-        int rc = fn(buf->data(), buf->size());
+        bool found = false;
+        int rc = fn(buf->data(), buf->size(), &found);
         // Some NSS shims return -1 and set errno instead of returning it.
-        if (rc != ERANGE && !(rc != 0 && errno == ERANGE)) {
-            return rc == 0;
+        if (rc != 0 && rc != ERANGE && errno == ERANGE) {
+            rc = ERANGE;
+        }
+        if (rc == EINTR) {
+            continue;
+        }
+        if (rc != ERANGE) {
+            if (rc == 0) {
+                return found ? LookupStatus::found : LookupStatus::not_found;
+            }
+            // getpwnam_r(3): these mean "not found" for some services.
+            return rc == ENOENT || rc == ESRCH ? LookupStatus::not_found : LookupStatus::failed;
         }
         if (size >= kMaxNssBuffer) {
-            return false;
+            return LookupStatus::failed;
         }
         size *= 4;
     }
@@ -41,52 +55,61 @@ bool with_nss_buffer(std::vector<char>* buf, Fn fn) {
 
 }  // namespace
 
-std::optional<UserInfo> SystemIdentity::lookup_user(const std::string& name) {
+LookupStatus SystemIdentity::lookup_user(const std::string& name, UserInfo* out) {
     std::vector<char> buf;
     struct passwd pw;
-    struct passwd* found = nullptr;
-    bool ok = with_nss_buffer(&buf, [&](char* b, size_t n) {
-        int rc = getpwnam_r(name.c_str(), &pw, b, n, &found);
-        return rc == EINTR ? ERANGE : rc;
+    LookupStatus st = with_nss_buffer(&buf, [&](char* b, size_t n, bool* found) {
+        struct passwd* p = nullptr;
+        int rc = getpwnam_r(name.c_str(), &pw, b, n, &p);
+        *found = p != nullptr;
+        return rc;
     });
-    if (!ok || found == nullptr) {
-        return std::nullopt;
+    if (st == LookupStatus::found) {
+        out->name = pw.pw_name;
+        out->uid = pw.pw_uid;
+        out->gid = pw.pw_gid;
     }
-    UserInfo u;
-    u.name = pw.pw_name;
-    u.uid = pw.pw_uid;
-    u.gid = pw.pw_gid;
+    return st;
+}
 
-    int ngroups = 64;
-    std::vector<gid_t> gids;
+LookupStatus SystemIdentity::lookup_group(const std::string& name, GroupInfo* out) {
+    std::vector<char> buf;
+    struct group gr;
+    LookupStatus st = with_nss_buffer(&buf, [&](char* b, size_t n, bool* found) {
+        struct group* g = nullptr;
+        int rc = getgrnam_r(name.c_str(), &gr, b, n, &g);
+        *found = g != nullptr;
+        return rc;
+    });
+    if (st == LookupStatus::found) {
+        out->name = gr.gr_name;
+        out->gid = gr.gr_gid;
+        out->members.clear();
+        for (char** m = gr.gr_mem; m != nullptr && *m != nullptr; ++m) {
+            out->members.emplace_back(*m);
+        }
+    }
+    return st;
+}
+
+LookupStatus SystemIdentity::group_ids(const UserInfo& user, std::vector<gid_t>* out) {
+    int capacity = 256;
     for (;;) {
-        gids.resize(static_cast<size_t>(ngroups));
-        int n = ngroups;
-        if (getgrouplist(u.name.c_str(), u.gid, gids.data(), &n) >= 0) {
-            gids.resize(static_cast<size_t>(n));
-            break;
+        out->resize(static_cast<size_t>(capacity));
+        int n = capacity;
+        if (getgrouplist(user.name.c_str(), user.gid, out->data(), &n) >= 0) {
+            out->resize(static_cast<size_t>(n));
+            return LookupStatus::found;
         }
-        if (n <= ngroups) {
-            n = ngroups * 2;
+        // -1: the list did not fit, and n says how long it is (glibc); some
+        // services leave n alone, so grow anyway.
+        int next = n > capacity ? n : capacity * 2;
+        if (next > kMaxGroups) {
+            out->clear();
+            return LookupStatus::failed;
         }
-        if (n > kMaxGroups) {
-            gids.assign(1, u.gid);
-            break;
-        }
-        ngroups = n;
+        capacity = next;
     }
-    u.gids = gids;
-
-    for (gid_t g : u.gids) {
-        struct group gr;
-        struct group* gfound = nullptr;
-        std::vector<char> gbuf;
-        bool gok = with_nss_buffer(&gbuf, [&](char* b, size_t n) { return getgrgid_r(g, &gr, b, n, &gfound); });
-        if (gok && gfound != nullptr) {
-            u.groups.emplace_back(gr.gr_name);
-        }
-    }
-    return u;
 }
 
 bool SystemIdentity::in_netgroup(const std::string& netgroup, const char* host, const char* user,

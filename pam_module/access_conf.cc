@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <unordered_map>
 
 namespace ringfence::access {
 
@@ -29,6 +31,27 @@ struct RawToken {
     std::string_view text;
     int column;
 };
+
+// ":0", ":1.0": a local X display, the only origin with a colon that is
+// not an IPv6 address.
+bool is_x_display(std::string_view tok) {
+    if (tok.size() < 2 || tok.front() != ':') {
+        return false;
+    }
+    std::string_view rest = tok.substr(1);
+    size_t dot = rest.find('.');
+    auto digits = [](std::string_view d) {
+        return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    return dot == std::string_view::npos ? digits(rest) : digits(rest.substr(0, dot)) && digits(rest.substr(dot + 1));
+}
+
+// "0800-1800": the times of a times field without its day code.
+bool looks_like_bare_times(std::string_view s) {
+    return s.find('-') != std::string_view::npos &&
+           s.find_first_not_of("0123456789-|&!") == std::string_view::npos &&
+           std::isdigit(static_cast<unsigned char>(s.back()));
+}
 
 class LineCompiler {
 public:
@@ -51,6 +74,18 @@ private:
         diags_->push_back(std::move(d));
         return false;
     }
+    void warning(size_t offset, std::string message, std::string hint) {
+        Diagnostic d;
+        d.file = file_.path;
+        d.line = line_no_;
+        d.column = static_cast<int>(offset) + 1;
+        d.severity = core::Severity::warning;
+        d.message = std::move(message);
+        d.source_line = line_;
+        d.hint = std::move(hint);
+        diags_->push_back(std::move(d));
+    }
+    void check_invisible(std::string_view tok);
     size_t offset_of(std::string_view part) const { return static_cast<size_t>(part.data() - line_.data()); }
     bool is_fieldsep(char c) const { return options_.fieldsep.find(c) != std::string::npos; }
     bool is_listsep(char c) const { return options_.listsep.find(c) != std::string::npos; }
@@ -60,6 +95,7 @@ private:
     bool compile_list(std::string_view field, bool users, TokenList* out);
     bool compile_user_token(std::string_view tok, Token* out);
     bool compile_origin_token(std::string_view tok, Token* out);
+    bool colon_item_error(std::string_view tok);
 
     const core::ConfigText& file_;
     int line_no_;
@@ -273,41 +309,85 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         return error(offset_of(tok), "'" + std::string(tok) + "': access.conf takes IPv6 addresses without brackets",
                      "write 2001:db8::1 or 2001:db8::/32");
     }
-    if (tok.find(':') != std::string_view::npos) {
-        // X displays (":0") and names such as "ssh:notty" or "fe80::1%eth0"
-        // are compared as text, as stock does. What remains is a broken
-        // IPv6 address or a misplaced field.
-        bool display = tok.front() == ':' && tok.size() > 1 &&
-                       tok.find_first_not_of("0123456789.", 1) == std::string_view::npos;
-        if (!display) {
-            if (tok.find_first_not_of(":") == std::string_view::npos) {
-                return error(offset_of(tok),
-                             "stray '" + std::string(tok) +
-                                 "' in the origins field (a fourth field must be a time like Wk0800-1800)");
-            }
-            if (core::looks_like_time_spec(tok)) {
-                return error(offset_of(tok), "bad time field '" + std::string(tok) +
-                                                 "': write times as HHMM without ':', like Wk0800-1700");
-            }
-            // Two or more colons among letters, digits and dots: a mistyped
-            // IPv6 address ("gggg::1", "2001:db8:::1"), not a name.
-            bool plain = true;
-            for (char c : tok) {
-                plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '.');
-            }
-            if (tok.front() == ':') {
-                return error(offset_of(tok), "'" + std::string(tok) + "' is not an X display or an IPv6 address",
-                             "X displays look like :0 or :1.0");
-            }
-            if (plain && std::count(tok.begin(), tok.end(), ':') >= 2) {
-                return error(offset_of(tok), "'" + std::string(tok) + "' is not an IPv6 address",
-                             "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");
-            }
-        }
+    if (tok.find(':') != std::string_view::npos && !is_x_display(tok)) {
+        return colon_item_error(tok);
     }
     out->kind = Token::Kind::name;
     out->value = std::string(tok);
     return true;
+}
+
+// An origin item with a colon that is neither an IPv6 address nor an X
+// display. Stock pam_access compares such items as text, so a deny line
+// that holds one silently denies nobody (a misplaced times field, a port, a
+// zone index): here it is an error, with the likely cause as the hint.
+bool LineCompiler::colon_item_error(std::string_view tok) {
+    std::string item(tok);
+    size_t colon = tok.find(':');
+    std::string_view before = tok.substr(0, colon);
+    std::string_view after = tok.substr(tok.rfind(':') + 1);
+    if (tok.find_first_not_of(":") == std::string_view::npos) {
+        return error(offset_of(tok), "stray '" + item + "' in the origins field",
+                     "a fourth field must be a time like Wk0800-1800; remove the extra separator");
+    }
+    if (core::looks_like_time_spec(tok)) {
+        return error(offset_of(tok), "bad time field '" + item + "': write times as HHMM without ':'",
+                     "like Wk0800-1700");
+    }
+    size_t percent = tok.find('%');
+    if (percent != std::string_view::npos && IpAddress::parse(tok.substr(0, percent))) {
+        return error(offset_of(tok) + percent, "'" + item + "': an address in the origins field takes no %zone",
+                     "write " + std::string(tok.substr(0, percent)) +
+                         ": a link-local client matches it whatever its zone");
+    }
+    if (looks_like_bare_times(after) && colon > 0) {
+        return error(offset_of(tok) + colon + 1, "'" + item + "': times without a day code",
+                     "a times field starts with a day code and follows its own separator: " + std::string(before) +
+                         " : Al" + std::string(after) + " (Al = every day, Wk = Monday to Friday)");
+    }
+    if (after.empty()) {
+        return error(offset_of(tok) + tok.size() - 1, "stray ':' after '" + std::string(before) + "'",
+                     "a fourth field must be a time like Wk0800-1800; remove the extra separator");
+    }
+    if (!after.empty() && after.find_first_not_of("0123456789") == std::string_view::npos &&
+        (IpAddress::parse(before) || before.find('.') != std::string_view::npos)) {
+        return error(offset_of(tok) + colon, "'" + item + "': origins have no port numbers",
+                     "write " + std::string(before) + "; ports belong in ringfence-firewall.conf");
+    }
+    bool plain = true;
+    for (char c : tok) {
+        plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '.');
+    }
+    if (tok.front() == ':') {
+        return error(offset_of(tok), "'" + item + "' is not an X display or an IPv6 address",
+                     "X displays look like :0 or :1.0");
+    }
+    if (plain && std::count(tok.begin(), tok.end(), ':') >= 2) {
+        return error(offset_of(tok), "'" + item + "' is not an IPv6 address",
+                     "IPv6 addresses are written bare (2001:db8::1) or as CIDR (2001:db8::/32)");
+    }
+    return error(offset_of(tok) + colon, "'" + item + "' is not an origin: ':' belongs only in IPv6 addresses and X displays (:0)",
+                 "if ':' separates fields here, one is missing or extra; tty, service and host names have no ':'");
+}
+
+// A control character (CR, VT, ESC, ...) or a non-breaking space inside an
+// item is legal, as in stock, but no name, tty or host really has one: the
+// item never matches, and a deny line holding it quietly denies less.
+void LineCompiler::check_invisible(std::string_view tok) {
+    for (size_t i = 0; i < tok.size(); ++i) {
+        auto c = static_cast<unsigned char>(tok[i]);
+        bool nbsp = c == 0xa0 || (c == 0xc2 && i + 1 < tok.size() && static_cast<unsigned char>(tok[i + 1]) == 0xa0);
+        if (c < 0x20 || c == 0x7f || nbsp) {
+            char code[8];
+            std::snprintf(code, sizeof code, "\\x%02x", c);
+            warning(offset_of(tok) + i,
+                    "'" + core::escape_for_log(std::string(tok)) + "' contains " +
+                        (nbsp ? std::string("a non-breaking space") : std::string("the control character ") + code) +
+                        ": it matches only a name that has the same invisible character",
+                    "retype the item; separate items with spaces, commas or tabs");
+            return;
+        }
+    }
 }
 
 bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* out) {
@@ -329,6 +409,7 @@ bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* o
             out->parts.emplace_back();
             continue;
         }
+        check_invisible(t.text);
         Token tok;
         bool ok = users ? compile_user_token(t.text, &tok) : compile_origin_token(t.text, &tok);
         if (!ok) {
@@ -410,43 +491,106 @@ bool LineCompiler::compile(Rule* rule) {
 
 // ---- evaluation ----
 
+// Three-valued (Kleene) logic: unknown stands for a group membership that the
+// name service could not answer. A rule whose match depends on one decides
+// nothing but a refusal (fail closed); one that matches or fails to match
+// whatever the answer is decided as usual.
+enum class Tri { no, yes, unknown };
+
+Tri tri(bool b) { return b ? Tri::yes : Tri::no; }
+Tri tri_and(Tri a, Tri b) {
+    if (a == Tri::no || b == Tri::no) {
+        return Tri::no;
+    }
+    return a == Tri::yes && b == Tri::yes ? Tri::yes : Tri::unknown;
+}
+Tri tri_not(Tri a) { return a == Tri::unknown ? a : tri(a == Tri::no); }
+
 class Evaluator {
 public:
     Evaluator(const Request& r, Environment& env) : req_(r), env_(env), origin_(origin_of(r)) {}
 
     const Origin& origin() const { return origin_; }
+    // A group of the last rule tried whose membership could not be resolved.
+    const std::string& unresolved_group() const { return unresolved_; }
 
-    bool rule_matches(const Rule& rule) {
+    Tri rule_matches(const Rule& rule) {
+        unresolved_.clear();
         if (rule.times && !rule.times->matches(req_.when)) {
-            return false;
+            return Tri::no;
         }
-        return list_matches(rule.users, true) && list_matches(rule.origins, false);
+        Tri users = list_matches(rule.users, true);
+        if (users == Tri::no) {
+            return Tri::no;
+        }
+        return tri_and(users, list_matches(rule.origins, false));
     }
 
 private:
-    // A EXCEPT B EXCEPT C = A and not (B and not C); stop at the first part
-    // that does not match.
-    bool list_matches(const TokenList& list, bool users) {
-        bool negate = false;
+    // A EXCEPT B EXCEPT C = A and not (B and not C). The parts are tried
+    // left to right up to the first that does not match (no lookups for the
+    // rest), then folded from the right.
+    Tri list_matches(const TokenList& list, bool users) {
+        parts_.clear();
         for (const auto& part : list.parts) {
-            bool any = false;
+            Tri any = Tri::no;
             for (const Token& t : part) {
-                if (users ? user_matches(t) : origin_matches(t, origin_.text, origin_.remote, false)) {
-                    any = true;
+                Tri m = users ? user_matches(t) : tri(origin_matches(t, origin_.text, origin_.remote, false));
+                if (m == Tri::yes) {
+                    any = Tri::yes;
                     break;
                 }
+                if (m == Tri::unknown) {
+                    any = Tri::unknown;
+                }
             }
-            if (!any) {
-                return negate;
+            parts_.push_back(any);
+            if (any == Tri::no) {
+                break;
             }
-            negate = !negate;
         }
-        return negate;
+        Tri v = parts_.back();
+        for (size_t i = parts_.size() - 1; i-- > 0;) {
+            v = tri_and(parts_[i], tri_not(v));
+        }
+        return v;
     }
 
-    bool in_group(const std::string& name) const {
-        const auto& g = req_.user->groups;
-        return std::find(g.begin(), g.end(), name) != g.end();
+    // As pam_modutil_user_in_group_nam_nam: the group's gid is the user's
+    // primary gid, or the group lists the user, or the user's group list
+    // (getgrouplist) holds the gid. Looked up once per name and decision;
+    // the user's group list only when the first two do not answer.
+    Tri in_group(const std::string& name) {
+        auto known = groups_.find(name);
+        Tri answer = known != groups_.end() ? known->second : groups_.emplace(name, group_membership(name)).first->second;
+        if (answer == Tri::unknown) {
+            unresolved_ = name;
+        }
+        return answer;
+    }
+
+    Tri group_membership(const std::string& name) {
+        const core::UserInfo& u = *req_.user;
+        core::GroupInfo g;
+        switch (env_.identity.lookup_group(name, &g)) {
+            case core::LookupStatus::not_found:
+                return Tri::no;
+            case core::LookupStatus::failed:
+                return Tri::unknown;
+            case core::LookupStatus::found:
+                break;
+        }
+        if (g.gid == u.gid || std::find(g.members.begin(), g.members.end(), u.name) != g.members.end()) {
+            return Tri::yes;
+        }
+        if (!gids_loaded_) {
+            gids_loaded_ = true;
+            gids_ok_ = env_.identity.group_ids(u, &gids_) == core::LookupStatus::found;
+        }
+        if (std::find(gids_.begin(), gids_.end(), g.gid) != gids_.end()) {
+            return Tri::yes;
+        }
+        return gids_ok_ ? Tri::no : Tri::unknown;
     }
 
     const char* domain() {
@@ -465,25 +609,32 @@ private:
         return host_;
     }
 
-    bool user_matches(const Token& t) {
+    Tri user_matches(const Token& t) {
         const core::UserInfo& u = *req_.user;
         switch (t.kind) {
             case Token::Kind::all:
-                return true;
+                return Tri::yes;
             case Token::Kind::name:
-                return iequals(t.value, u.name) || (!nodefgroup_ && in_group(t.value));
+                if (iequals(t.value, u.name)) {
+                    return Tri::yes;
+                }
+                return nodefgroup_ ? Tri::no : in_group(t.value);
             case Token::Kind::group:
                 return in_group(t.value);
             case Token::Kind::netgroup:
-                return env_.identity.in_netgroup(t.value, nullptr, u.name.c_str(), domain());
+                return tri(env_.identity.in_netgroup(t.value, nullptr, u.name.c_str(), domain()));
             case Token::Kind::host_netgroup:
-                return !host_name().empty() &&
-                       env_.identity.in_netgroup(t.value, host_name().c_str(), u.name.c_str(), domain());
-            case Token::Kind::user_at_host:
-                return user_matches(*t.user_part) && !host_name().empty() &&
-                       origin_matches(*t.host_part, host_name(), true, true);
+                return tri(!host_name().empty() &&
+                           env_.identity.in_netgroup(t.value, host_name().c_str(), u.name.c_str(), domain()));
+            case Token::Kind::user_at_host: {
+                Tri user = user_matches(*t.user_part);
+                if (user == Tri::no) {
+                    return Tri::no;
+                }
+                return tri_and(user, tri(!host_name().empty() && origin_matches(*t.host_part, host_name(), true, true)));
+            }
             default:
-                return false;
+                return Tri::no;
         }
     }
 
@@ -492,7 +643,13 @@ private:
         bool& loaded = self ? self_loaded_ : from_loaded_;
         if (!loaded) {
             loaded = true;
-            if (auto a = IpAddress::parse(name)) {
+            // sshd writes a link-local client with its zone
+            // ("fe80::1%eth0"); the zone does not change which networks
+            // hold the address, and items cannot carry one.
+            size_t percent = name.find('%');
+            auto a = IpAddress::parse(percent == std::string::npos ? std::string_view(name)
+                                                                   : std::string_view(name).substr(0, percent));
+            if (a && (percent == std::string::npos || !a->is_v4())) {
                 cache.push_back(a->unmapped());
             } else {
                 for (const IpAddress& x : env_.dns.resolve(name)) {
@@ -549,6 +706,11 @@ private:
     bool domain_loaded_ = false, host_loaded_ = false;
     std::vector<IpAddress> from_addrs_, self_addrs_;
     bool from_loaded_ = false, self_loaded_ = false;
+    std::vector<Tri> parts_;                         // list_matches scratch
+    std::unordered_map<std::string, Tri> groups_;  // memberships asked so far
+    std::vector<gid_t> gids_;
+    bool gids_loaded_ = false, gids_ok_ = false;
+    std::string unresolved_;
 };
 
 }  // namespace
@@ -560,6 +722,10 @@ std::string Decision::explanation() const {
         case Verdict::allow:
             return "allowed by " + rule->location();
         case Verdict::deny:
+            if (!unresolved_group.empty()) {
+                return "denied: " + rule->location() + " may apply, but the membership of group '" +
+                       unresolved_group + "' could not be resolved";
+            }
             return "denied by " + rule->location();
         case Verdict::no_match:
             break;
@@ -627,11 +793,18 @@ Decision Policy::evaluate(const Request& request, Environment& env) const {
     d.origin = ev.origin().text;
     d.remote = ev.origin().remote;
     for (const Rule& rule : rules_) {
-        if (ev.rule_matches(rule)) {
-            d.verdict = rule.allow ? Verdict::allow : Verdict::deny;
-            d.rule = &rule;
-            return d;
+        Tri m = ev.rule_matches(rule);
+        if (m == Tri::no) {
+            continue;
         }
+        // unknown: whether this rule applies depends on a membership the
+        // name service could not resolve. Refuse rather than guess.
+        d.verdict = m == Tri::yes && rule.allow ? Verdict::allow : Verdict::deny;
+        d.rule = &rule;
+        if (m == Tri::unknown) {
+            d.unresolved_group = ev.unresolved_group();
+        }
+        return d;
     }
     return d;
 }
@@ -645,11 +818,22 @@ PolicySource read_policy_files(const std::string& main_file, bool use_dropins, c
         if (DIR* d = opendir(dropin_dir.c_str())) {
             while (struct dirent* e = readdir(d)) {
                 std::string n = e->d_name;
-                // As glob("*.conf"): hidden files (editor locks such as
-                // ".#10-admins.conf") are not drop-ins.
-                if (n.size() > 5 && n[0] != '.' && n.compare(n.size() - 5, 5, ".conf") == 0) {
-                    names.push_back(n);
+                if (n.size() <= 5 || n.compare(n.size() - 5, 5, ".conf") != 0) {
+                    continue;
                 }
+                // As glob("*.conf") in stock pam_access: a name that begins
+                // with a dot is not a drop-in. Said, since a rule in such a
+                // file does nothing.
+                if (n[0] == '.') {
+                    Diagnostic skipped;
+                    skipped.file = dropin_dir + "/" + n;
+                    skipped.severity = core::Severity::warning;
+                    skipped.message = "ignored: drop-ins whose names begin with '.' are not read (as pam_access)";
+                    skipped.hint = "to use its rules, rename it without the leading dot";
+                    src.diags.push_back(std::move(skipped));
+                    continue;
+                }
+                names.push_back(n);
             }
             closedir(d);
         }

@@ -85,6 +85,9 @@ struct Decision {
     const Rule* rule = nullptr;   // the deciding rule, null on no_match
     std::string origin;           // what the origins field was compared with
     bool remote = false;          // origin came from PAM_RHOST
+    // Set on a refusal because `rule` may or may not apply: the name service
+    // could not say whether the user is in this group (fail closed).
+    std::string unresolved_group;
     std::string explanation() const;
 };
 

@@ -208,14 +208,23 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
 
     core::SystemIdentity identity;
-    std::optional<core::UserInfo> user = identity.lookup_user(user_name);
-    if (!user) {
-        if (cfg.debug) {
-            pam_syslog(pamh, LOG_DEBUG, "user '%s' is unknown", escape_for_log(user_name).c_str());
-        }
-        return PAM_USER_UNKNOWN;
+    core::UserInfo user;
+    switch (identity.lookup_user(user_name, &user)) {
+        case core::LookupStatus::found:
+            break;
+        case core::LookupStatus::not_found:
+            if (cfg.debug) {
+                pam_syslog(pamh, LOG_DEBUG, "user '%s' is unknown", escape_for_log(user_name).c_str());
+            }
+            return PAM_USER_UNKNOWN;
+        case core::LookupStatus::failed:
+            // Not "unknown": a stack with user_unknown=ignore would let
+            // the login through on the next module's word.
+            pam_syslog(pamh, LOG_ERR, "cannot look up user '%s' (name service error): refusing access",
+                       escape_for_log(user_name).c_str());
+            return PAM_PERM_DENIED;
     }
-    req.user = &*user;
+    req.user = &user;
 
     Loaded loaded = load_policy(cfg);
     if (cfg.accessfile_given && loaded.main_missing && loaded.diags.empty()) {
@@ -246,16 +255,24 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     access::Environment env{identity, dns};
     Decision d = loaded.policy->evaluate(req, env);
 
+    if (d.verdict == Verdict::deny && !d.unresolved_group.empty()) {
+        // Logged even with quiet_log: the refusal is not the policy's word.
+        pam_syslog(pamh, LOG_ERR,
+                   "access denied for user '%s' from '%s' (%s): cannot resolve whether the user is in group '%s'",
+                   escape_for_log(user.name).c_str(), escape_for_log(d.origin).c_str(),
+                   escape_for_log(d.rule->location(), 400).c_str(), escape_for_log(d.unresolved_group).c_str());
+        return PAM_PERM_DENIED;
+    }
     if (d.verdict == Verdict::deny) {
         if (!cfg.quiet_log) {
             pam_syslog(pamh, LOG_ERR, "access denied for user '%s' from '%s' (%s)",
-                       escape_for_log(user->name).c_str(), escape_for_log(d.origin).c_str(),
+                       escape_for_log(user.name).c_str(), escape_for_log(d.origin).c_str(),
                        escape_for_log(d.rule->location(), 400).c_str());
         }
         return PAM_PERM_DENIED;
     }
     if (cfg.debug) {
-        pam_syslog(pamh, LOG_DEBUG, "access granted for user '%s' from '%s': %s", escape_for_log(user->name).c_str(),
+        pam_syslog(pamh, LOG_DEBUG, "access granted for user '%s' from '%s': %s", escape_for_log(user.name).c_str(),
                    escape_for_log(d.origin).c_str(), escape_for_log(d.explanation(), 400).c_str());
     }
     return PAM_SUCCESS;

@@ -18,7 +18,27 @@ using namespace ringfence;
 
 class FakeIdentity : public core::Identity {
 public:
-    std::optional<core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    core::LookupStatus lookup_user(const std::string&, core::UserInfo*) override { return core::LookupStatus::not_found; }
+    // vmadmins (gid 2000) lists alice; "flaky" cannot be resolved.
+    core::LookupStatus lookup_group(const std::string& name, core::GroupInfo* out) override {
+        if (name == "flaky") {
+            return core::LookupStatus::failed;
+        }
+        if (name != "vmadmins" && name != "root") {
+            return core::LookupStatus::not_found;
+        }
+        out->name = name;
+        out->gid = name == "root" ? 0 : 2000;
+        out->members = name == "root" ? std::vector<std::string>{} : std::vector<std::string>{"alice"};
+        return core::LookupStatus::found;
+    }
+    core::LookupStatus group_ids(const core::UserInfo& u, std::vector<gid_t>* out) override {
+        out->assign(1, u.gid);
+        if (u.name == "alice") {
+            out->push_back(2000);
+        }
+        return core::LookupStatus::found;
+    }
     bool in_netgroup(const std::string& ng, const char* host, const char* user, const char*) override {
         return ng == "admins" && (user == nullptr || std::string(user) == "alice") &&
                (host == nullptr || std::string(host) == "10.1.2.3");
@@ -82,8 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
 
-    core::UserInfo alice{"alice", 1000, 1000, {1000, 2000}, {"alice", "vmadmins"}};
-    core::UserInfo root{"root", 0, 0, {0}, {"root"}};
+    core::UserInfo alice{"alice", 1000, 1000};
+    core::UserInfo root{"root", 0, 0};
     FakeIdentity identity;
     FakeDns dns;
     access::Environment env{identity, dns};

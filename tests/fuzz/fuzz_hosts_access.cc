@@ -35,7 +35,9 @@ public:
 
 class FakeIdentity : public core::Identity {
 public:
-    std::optional<core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    core::LookupStatus lookup_user(const std::string&, core::UserInfo*) override { return core::LookupStatus::not_found; }
+    core::LookupStatus lookup_group(const std::string&, core::GroupInfo*) override { return core::LookupStatus::not_found; }
+    core::LookupStatus group_ids(const core::UserInfo&, std::vector<gid_t>*) override { return core::LookupStatus::failed; }
     bool in_netgroup(const std::string& ng, const char* host, const char*, const char*) override {
         return ng == "trusted" && host != nullptr && std::string(host) == "ws.example.com";
     }

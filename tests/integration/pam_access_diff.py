@@ -449,7 +449,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--show", type=int, default=5, help="disagreements to print in full")
     ap.add_argument("--alias-group", action="store_true",
-                    help="also generate a group that shares its GID with another (known difference)")
+                    help="also generate a group that shares its GID with another")
     ap.add_argument("--exclude", action="append", default=[], choices=sorted(EXCLUDABLE),
                     help="leave out a construct with a known disagreement: " +
                     "; ".join("%s = %s" % kv for kv in sorted(EXCLUDABLE.items())))

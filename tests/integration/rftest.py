@@ -90,8 +90,8 @@ GROUPS = [
     ("dev", 1003, ["dave", "Oscar", "frank"]),
 ]
 
-# A second name for an existing GID (vmadmins). Kept apart: whether
-# "(vmadm-alias)" matches members of GID 1001 is a known difference.
+# A second name for an existing GID (vmadmins): "(vmadm-alias)" matches the
+# members of GID 1001, as in stock pam_access.
 ALIAS_GROUP = ("vmadm-alias", 1001, [])
 
 
@@ -108,6 +108,7 @@ class Env:
         self.stock = os.path.abspath(args.stock) if args.stock else None
         self.nss_wrapper = args.nss_wrapper
         self.permit = args.permit
+        self.nss_count = os.path.abspath(args.nss_count) if getattr(args, "nss_count", None) else None
         self.workdir = None
         self.netgroups = False
         self.passwd = None
@@ -139,6 +140,7 @@ def add_common_args(parser):
     parser.add_argument("--stock", help="stock pam_access.so")
     parser.add_argument("--nss-wrapper", default="libnss_wrapper.so")
     parser.add_argument("--permit", help="pam_permit.so (for stacks)")
+    parser.add_argument("--nss-count", help="nss_count.so (counts name-service calls; bench/nss_count.c)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
 
 

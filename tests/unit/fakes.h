@@ -3,7 +3,9 @@
 // a resolver.
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,41 +46,60 @@ public:
     void add_user(const std::string& name, uid_t uid, gid_t gid) { users_.push_back(User{name, uid, gid}); }
     void add_triple(const std::string& netgroup, Triple t) { netgroups_[netgroup].push_back(std::move(t)); }
 
-    // Primary group plus every group listing the user, as getgrouplist();
-    // names of the gids that resolve, as SystemIdentity.
-    std::optional<ringfence::core::UserInfo> lookup_user(const std::string& name) override {
+    ringfence::core::LookupStatus lookup_user(const std::string& name, ringfence::core::UserInfo* out) override {
         ++lookup_calls;
         for (const User& u : users_) {
-            if (u.name != name) {
-                continue;
+            if (u.name == name) {
+                out->name = u.name;
+                out->uid = u.uid;
+                out->gid = u.gid;
+                return ringfence::core::LookupStatus::found;
             }
-            ringfence::core::UserInfo info;
-            info.name = u.name;
-            info.uid = u.uid;
-            info.gid = u.gid;
-            info.gids.push_back(u.gid);
-            for (const Group& g : groups_) {
-                if (g.gid == u.gid) {
-                    continue;
-                }
-                for (const std::string& m : g.members) {
-                    if (m == u.name) {
-                        info.gids.push_back(g.gid);
-                        break;
-                    }
-                }
-            }
-            for (gid_t gid : info.gids) {
-                for (const Group& g : groups_) {
-                    if (g.gid == gid) {
-                        info.groups.push_back(g.name);
-                        break;
-                    }
-                }
-            }
-            return info;
         }
-        return std::nullopt;
+        return ringfence::core::LookupStatus::not_found;
+    }
+
+    // As getgrnam(); the names in failing_groups give a name-service error.
+    ringfence::core::LookupStatus lookup_group(const std::string& name, ringfence::core::GroupInfo* out) override {
+        group_calls.push_back(name);
+        if (failing_groups.count(name) != 0) {
+            return ringfence::core::LookupStatus::failed;
+        }
+        for (const Group& g : groups_) {
+            if (g.name == name) {
+                out->name = g.name;
+                out->gid = g.gid;
+                out->members = g.members;
+                return ringfence::core::LookupStatus::found;
+            }
+        }
+        return ringfence::core::LookupStatus::not_found;
+    }
+
+    // Primary group plus every group listing the user, as getgrouplist();
+    // fails for the users in failing_group_lists.
+    ringfence::core::LookupStatus group_ids(const ringfence::core::UserInfo& user, std::vector<gid_t>* out) override {
+        ++group_list_calls;
+        if (failing_group_lists.count(user.name) != 0) {
+            return ringfence::core::LookupStatus::failed;
+        }
+        out->assign(1, user.gid);
+        for (const Group& g : groups_) {
+            if (g.gid != user.gid && std::find(g.members.begin(), g.members.end(), user.name) != g.members.end()) {
+                out->push_back(g.gid);
+            }
+        }
+        return ringfence::core::LookupStatus::found;
+    }
+
+    // The user, for a request (test setup: the user must exist).
+    ringfence::core::UserInfo user(const std::string& name) {
+        ringfence::core::UserInfo u;
+        if (lookup_user(name, &u) != ringfence::core::LookupStatus::found) {
+            print_error("FakeIdentity: no user %s\n", name.c_str());
+            fail();
+        }
+        return u;
     }
 
     bool in_netgroup(const std::string& netgroup, const char* host, const char* user, const char* domain) override {
@@ -117,6 +138,10 @@ public:
     std::string this_host = "vmhost.example.com";  // gethostname()
     std::string nis_domain_name;                   // getdomainname(); empty = none
     int lookup_calls = 0;
+    int group_list_calls = 0;
+    std::vector<std::string> group_calls;     // names asked of lookup_group, in order
+    std::set<std::string> failing_groups;      // lookup_group fails for these
+    std::set<std::string> failing_group_lists; // group_ids fails for these users
     int host_name_calls = 0;
     int domain_calls = 0;
     std::vector<NetgroupCall> netgroup_calls;

@@ -215,6 +215,69 @@ void origin_address_errors(void**) {
     run_error_rows(rows, sizeof rows / sizeof rows[0], ParseOptions());
 }
 
+// Control characters and non-breaking spaces inside items: legal (as in
+// stock), but such an item never matches a real name, so each gets a
+// warning that names the character.
+void invisible_characters(void**) {
+    struct Row {
+        const char* line;
+        int column;
+        const char* in_message;
+    };
+    const Row rows[] = {
+        {"- : ro\x0bot : ALL", 7, "control character \\x0b"},
+        {"- : ALL EXCEPT ro\rot : ALL", 18, "control character \\x0d"},
+        {"- : ALL : tty1\x1b", 15, "control character \\x1b"},
+        {"- : b\xc2\xa0" "ad : ALL", 6, "non-breaking space"},
+    };
+    for (const Row& r : rows) {
+        Diagnostics diags;
+        auto policy = compile_text(r.line, ParseOptions(), &diags);
+        std::string row = ringfence::core::escape_for_log(r.line) + " " + unit::join_diags(diags);
+        CHECK(policy->valid(), row);
+        CHECK_INT(diags.size(), 1, row);
+        CHECK(diags[0].severity == ringfence::core::Severity::warning, row);
+        CHECK_INT(diags[0].column, r.column, row);
+        CHECK(unit::contains(diags[0].message, r.in_message), row);
+    }
+    Diagnostics diags;
+    compile_text("- : ALL EXCEPT root : ALL\n", ParseOptions(), &diags);
+    CHECK_INT(diags.size(), 0, "plain line");
+}
+
+// Items with a colon that are neither an IPv6 address nor an X display.
+// Stock pam_access compares them as text, so each used to compile and then
+// never match: the deny line went inert.
+void origin_colon_errors(void**) {
+    const ErrorRow rows[] = {
+        //         1         2         3
+        {"- : ALL EXCEPT root : ALL:0800-1800", 27, "times without a day code"},
+        {"- : ALL : ALL:0800-1200|1300-1700", 15, "times without a day code"},
+        {"- : ALL EXCEPT root : ALL: 0800-1800", 26, "stray ':' after 'ALL'"},
+        {"- : ALL : ALL:", 14, "stray ':' after 'ALL'"},
+        {"- : ALL : tty1:", 15, "stray ':' after 'tty1'"},
+        {"- : ALL : fe80::1%eth0", 18, "takes no %zone"},
+        {"- : ALL : fe80::/10%eth0", 11, "is not a network"},
+        {"- : ALL : 10.0.0.1:22", 19, "no port numbers"},
+        {"- : ALL : host.example.com:22", 27, "no port numbers"},
+        {"- : ALL : host:0", 15, "is not an origin"},
+        {"- : ALL : ssh:notty", 14, "is not an origin"},
+        {"- : ALL : a:b", 12, "is not an origin"},
+        {"- : ALL : tty1 a:b", 17, "is not an origin"},
+        {"- : ALL : :0:1", 11, "is not an X display"},
+        {"- : ALL : :1.x", 11, "is not an X display"},
+    };
+    run_error_rows(rows, sizeof rows / sizeof rows[0], ParseOptions());
+    // With fieldsep=| a ':' is not a separator, and the same items are errors.
+    ParseOptions pipe;
+    pipe.fieldsep = "|";
+    for (const char* line : {"- | ALL | ALL:0800-1800", "- | ALL | ssh:notty", "- | ALL | 10.0.0.1:22"}) {
+        Diagnostics diags;
+        auto policy = compile_text(line, pipe, &diags);
+        CHECK(!policy->valid() && diags.size() == 1 && diags[0].column >= 11, line + (" " + unit::join_diags(diags)));
+    }
+}
+
 // Lines that must be refused, where which part gets the blame (origins or
 // time field) depends on which separator starts the time field.
 void refused_lines(void**) {
@@ -821,6 +884,8 @@ int main() {
         cmocka_unit_test(field_errors),
         cmocka_unit_test(list_errors),
         cmocka_unit_test(origin_address_errors),
+        cmocka_unit_test(origin_colon_errors),
+        cmocka_unit_test(invisible_characters),
         cmocka_unit_test(time_field_errors),
         cmocka_unit_test(refused_lines),
         cmocka_unit_test(options_errors),

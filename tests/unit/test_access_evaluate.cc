@@ -95,12 +95,9 @@ std::string describe(const Ask& a) {
 }
 
 Decision decide(const Policy& policy, World& w, const Ask& a) {
-    auto user = w.id.lookup_user(a.user);
-    if (!user) {
-        fail_msg("test setup: no user %s", a.user);
-    }
+    ringfence::core::UserInfo user = w.id.user(a.user);
     Request r;
-    r.user = &*user;
+    r.user = &user;
     r.rhost = a.rhost;
     r.tty = a.tty;
     r.service = a.service;
@@ -746,6 +743,110 @@ const char* const kSeed000 =
     "- : root : ALL\n"
     "- : ALL : ALL\n";
 
+// A membership the name service cannot answer is unknown, never "not a
+// member": a rule whose outcome depends on it refuses (allow and deny rules
+// alike); one that is decided whatever the answer is not affected.
+void unresolved_groups_fail_closed(void**) {
+    World w;
+    w.id.failing_groups = {"flaky"};
+    w.id.add_group("second", 2000);  // lists nobody: needs the group list
+    struct Case {
+        const char* text;
+        const char* user;
+        Verdict verdict;
+        int line;
+        bool unresolved;
+    };
+    const Case cases[] = {
+        // Deny lines for an unresolvable group: refuse, naming the group.
+        {"- : (flaky) : ALL\n", "alice", D, 1, true},
+        {"- : flaky : ALL\n", "alice", D, 1, true},
+        {"- : ALL EXCEPT (flaky) : ALL\n", "alice", D, 1, true},
+        // Allow lines too: refuse rather than fall through to later rules.
+        {"+ : (flaky) : ALL\n+ : ALL : ALL\n", "alice", D, 1, true},
+        // Decided whatever the answer: no effect.
+        {"- : alice (flaky) : ALL\n", "alice", D, 1, false},     // name matches first
+        {"- : (flaky) : tty9\n+ : ALL : ALL\n", "alice", A, 2, false},  // origin never matches
+        {"- : (flaky) alice : ALL\n", "alice", D, 1, false},     // a later item matches
+        {"- : root : ALL\n- : ALL : ALL\n", "alice", D, 2, false},
+        // The user's own name is never looked up as a group.
+        {"+ : alice : ALL\n", "alice", A, 1, false},
+    };
+    for (const Case& c : cases) {
+        auto policy = compile_ok(c.text);
+        Decision d = decide(*policy, w, on_tty(c.user, "tty1"));
+        std::string row = std::string(c.text) + " for " + c.user + " -> " + d.explanation();
+        CHECK_STR(unit::verdict_name(d.verdict), unit::verdict_name(c.verdict), row);
+        CHECK(d.rule != nullptr && d.rule->line == c.line, row);
+        CHECK_STR(d.unresolved_group, c.unresolved ? "flaky" : "", row);
+        if (c.unresolved) {
+            CHECK(unit::contains(d.explanation(), "could not be resolved"), row);
+        }
+    }
+
+    // A group list that cannot be had: only groups the user is not a listed
+    // member of (and not the primary group of) need it.
+    w.id.failing_group_lists = {"alice", "carol"};
+    auto policy = compile_ok("- : (second) : ALL\n+ : (wheel) : ALL\n");
+    Decision d = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(d.verdict == D && d.unresolved_group == "second", d.explanation());
+    policy = compile_ok("- : (wheel) : tty1\n");  // alice is listed in wheel
+    CHECK(decide(*policy, w, on_tty("alice", "tty1")).verdict == D, "listed member, no group list needed");
+    policy = compile_ok("+ : (vmadmins) : ALL\n");  // carol's primary group
+    CHECK(decide(*policy, w, on_tty("carol", "tty1")).verdict == A, "primary group, no group list needed");
+}
+
+// Each group name is asked once per decision, only when a rule that names
+// it is reached, and the user's group list at most once: the cost follows the
+// policy, not the number of groups the user is in.
+void group_lookups_per_decision(void**) {
+    World w;
+    auto policy = compile_ok(
+        "- : (vmadmins) : tty9\n"
+        "- : staff vmadmins : tty8\n"
+        "- : ALL EXCEPT (vmadmins) (wheel) : tty7\n"
+        "+ : (wheel) : ALL\n"
+        "- : (never) : ALL\n");
+    w.id.group_calls.clear();
+    w.id.group_list_calls = 0;
+    Decision d = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(d.verdict == A && d.rule->line == 4, d.explanation());
+    CHECK_INT(w.id.group_calls.size(), 3, "vmadmins, staff, wheel once each");
+    CHECK_STR(w.id.group_calls[0] + " " + w.id.group_calls[1] + " " + w.id.group_calls[2], "vmadmins staff wheel",
+              "order");
+    CHECK_INT(w.id.group_list_calls, 1, "staff does not list alice: one group list");
+    // A user name that matches is not looked up as a group.
+    w.id.group_calls.clear();
+    decide(*compile_ok("+ : alice : ALL\n"), w, on_tty("alice", "tty1"));
+    CHECK_INT(w.id.group_calls.size(), 0, "own name");
+}
+
+// Three-valued EXCEPT: A EXCEPT B EXCEPT C with an unknown part.
+void unresolved_in_except_chains(void**) {
+    World w;
+    w.id.failing_groups = {"flaky"};
+    struct Case {
+        const char* users;
+        Verdict verdict;  // for alice from tty1, rule "- : USERS : ALL" then "+ : ALL : ALL"
+        bool unresolved;
+    };
+    const Case cases[] = {
+        {"ALL EXCEPT (flaky)", D, true},               // ALL and not unknown
+        {"ALL EXCEPT (flaky) EXCEPT alice", D, false},  // not (unknown and not yes) = yes
+        {"ALL EXCEPT alice EXCEPT (flaky)", D, true},   // not (yes and not unknown)
+        {"ALL EXCEPT (wheel) EXCEPT (flaky)", D, true},
+        {"ALL EXCEPT bob EXCEPT (flaky)", D, false},    // bob: no, the rest is never tried
+        {"(flaky) EXCEPT alice", A, false},             // unknown and not yes = no
+    };
+    for (const Case& c : cases) {
+        auto policy = compile_ok(std::string("- : ") + c.users + " : ALL\n+ : ALL : ALL\n");
+        Decision d = decide(*policy, w, on_tty("alice", "tty1"));
+        std::string row = std::string(c.users) + " -> " + d.explanation();
+        CHECK_STR(unit::verdict_name(d.verdict), unit::verdict_name(c.verdict), row);
+        CHECK(d.unresolved_group.empty() != c.unresolved, row);
+    }
+}
+
 void seed_000(void**) {
     ParseOptions atgroup;
     atgroup.atgroup = true;
@@ -806,6 +907,8 @@ int main() {
         cmocka_unit_test(origin_slash_zero),    cmocka_unit_test(origin_netgroups),
         cmocka_unit_test(dns_once_per_decision), cmocka_unit_test(dns_only_when_needed),
         cmocka_unit_test(time_fields),          cmocka_unit_test(seed_000),
+        cmocka_unit_test(unresolved_groups_fail_closed), cmocka_unit_test(group_lookups_per_decision),
+        cmocka_unit_test(unresolved_in_except_chains),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("access_evaluate", tests, nullptr, nullptr);

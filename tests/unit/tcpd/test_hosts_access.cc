@@ -63,7 +63,9 @@ public:
 class FakeIdentity final : public ringfence::core::Identity {
 public:
     std::map<std::string, std::vector<std::string>> netgroup_hosts;
-    std::optional<ringfence::core::UserInfo> lookup_user(const std::string&) override { return std::nullopt; }
+    ringfence::core::LookupStatus lookup_user(const std::string&, ringfence::core::UserInfo*) override { return ringfence::core::LookupStatus::not_found; }
+    ringfence::core::LookupStatus lookup_group(const std::string&, ringfence::core::GroupInfo*) override { return ringfence::core::LookupStatus::not_found; }
+    ringfence::core::LookupStatus group_ids(const ringfence::core::UserInfo&, std::vector<gid_t>*) override { return ringfence::core::LookupStatus::failed; }
     bool in_netgroup(const std::string& ng, const char* host, const char*, const char* domain) override {
         last_domain = domain == nullptr ? "(null)" : domain;
         auto it = netgroup_hosts.find(ng);
