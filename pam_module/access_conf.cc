@@ -327,6 +327,17 @@ bool LineCompiler::colon_item_error(std::string_view tok) {
     std::string_view before = tok.substr(0, colon);
     std::string_view after = tok.substr(tok.rfind(':') + 1);
     if (tok.find_first_not_of(":") == std::string_view::npos) {
+        // What follows may be a times field with a mistyped day code
+        // ("Mn0800-1800"): say so rather than only "stray".
+        std::string_view next = trim(std::string_view(line_).substr(offset_of(tok) + tok.size()));
+        next = next.substr(0, next.find_first_of(" \t"));
+        size_t letters = next.find_first_not_of("!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        if (letters != std::string_view::npos && letters > 0 && std::isdigit(static_cast<unsigned char>(next[letters]))) {
+            return error(offset_of(tok), "stray '" + item + "' in the origins field: '" + std::string(next) +
+                                             "' is not a times field",
+                         "a times field starts with day codes: Mo Tu We Th Fr Sa Su, Wk (Monday to Friday), Wd "
+                         "(Saturday and Sunday) or Al (every day), as in Wk0800-1800");
+        }
         return error(offset_of(tok), "stray '" + item + "' in the origins field",
                      "a fourth field must be a time like Wk0800-1800; remove the extra separator");
     }

@@ -211,6 +211,8 @@ void origin_address_errors(void**) {
         {"+ : root : ALL : garbage", 16, "stray ':'"},
         {"+ : root : ALL : Xx0800-1800", 16, "stray ':'"},
         {"+ : root : ALL : 0800-1800", 16, "stray ':'"},
+        {"+ : bob : ALL : Mn0800-1800", 15, "'Mn0800-1800' is not a times field"},
+        {"+ : bob : ALL : !Xx", 15, "stray ':'"},
     };
     run_error_rows(rows, sizeof rows / sizeof rows[0], ParseOptions());
 }
