@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
             words.push_back(a);
         }
     }
-    if (!opts.root.empty() && !is_directory(opts.root)) {
+    if (!opts.root.empty() && !local_is_directory(opts.root)) {
         return usage_error("--root " + opts.root + ": not a directory");
     }
     if (words.empty()) {
@@ -167,6 +167,11 @@ int main(int argc, char** argv) {
     }
 
     Context ctx(opts);
+    std::string open_error;
+    if (!ctx.open(&open_error)) {
+        std::fprintf(stderr, "ringfence: error: %s\n", open_error.c_str());
+        return kFailed;
+    }
     if (cmd == "status") {
         if (words.size() != 1) {
             return usage_error("status takes no argument");
