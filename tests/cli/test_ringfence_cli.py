@@ -8,8 +8,9 @@ outside the temporary directories is read for the managed system or changed.
 
 usage: test_ringfence_cli.py --ringfence BIN --fixtures DIR --fake-firewall PATH
                              --sbindir DIR [--real-firewall PATH] [GROUP...]
-GROUP: usage pam wrap firewall status (default: all). Prints a count summary;
-exit status 0 when every check passed.
+GROUP: usage pam wrap firewall status (default: these), rootlinks (in a
+private mount namespace), interrupted (with strace). Prints a count summary;
+exit status 0 when every check passed, 77 when a group could not run here.
 """
 import argparse
 import os
@@ -147,9 +148,9 @@ def pam_round_trip(fixture_name, file_arg=None, anchor=None, after=True):
                 C.check(anchor in ls[i + 2], f"block right before '{anchor}'", ls[i + 2])
         rest = [l for l in ls if l not in (MARKER, LINE)]
         C.check("\n".join(rest).encode() == orig, "only the two lines added")
-        C.check(read(t.p(BACKUP + target)) == orig, "backup holds the original")
-        C.check(stat.S_IMODE(os.stat(t.p(BACKUP)).st_mode) == 0o700, "backup directory is 0700",
-                oct(os.stat(t.p(BACKUP)).st_mode))
+        C.check(try_read(t.p(BACKUP + target)) == orig, "backup holds the original")
+        C.check(os.path.isdir(t.p(BACKUP)) and stat.S_IMODE(os.stat(t.p(BACKUP)).st_mode) == 0o700,
+                "backup directory is 0700", str(snapshot(t.root)))
         C.check(f"backup of the previous file: {t.p(BACKUP + target)}" in p.stdout, "names the backup", p.stdout)
         st = os.stat(t.p(target))
         C.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == gid, "mode and group kept",
@@ -177,7 +178,7 @@ def pam_round_trip(fixture_name, file_arg=None, anchor=None, after=True):
 
         p = run(t.root, "disable", "pam", *extra, check_rc=0)
         C.check(read(t.p(target)) == orig, "enable + disable: byte-identical")
-        C.check(read(t.p(BACKUP + target)) == new, "disable kept a backup of the enabled file")
+        C.check(try_read(t.p(BACKUP + target)) == new, "disable kept a backup of the enabled file")
         C.check(sorted(os.listdir(os.path.dirname(t.p(target)))) == [os.path.basename(target)],
                 "disable: nothing else in /etc/pam.d")
         st = os.stat(t.p(target))
@@ -325,6 +326,32 @@ def test_pam():
         run(t.root, "disable", "pam", check_rc=0)
         run(t.root, "enable", "pam", "--module-options", "accessfile=/etc/security/nonexistent.conf", check_rc=1)
         C.check(read(t.p("/etc/pam.d/system-auth")) == fixture("rhel7-system-auth"), "byte-identical at the end")
+
+    # What ringfence 0.1 or an interrupted run left in /etc/pam.d, where
+    # libpam takes any file for a service: temporaries of runs that are gone
+    # are removed, backups moved out, at the next run (even one that has
+    # nothing to do). A temporary file of a run still alive is left alone.
+    C.current = "pam leftovers beside the file"
+    with Tree() as t:
+        orig = fixture("rhel7-system-auth")
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        write(t.p("/etc/pam.d/system-auth.ringfence-bak"), "old backup\n")
+        write(t.p("/etc/pam.d/password-auth.ringfence-bak"), "old password-auth backup\n")
+        write(t.p("/etc/pam.d/system-auth.ringfence-Ab12Cd"), "half written\n")
+        gone = subprocess.Popen(["true"])  # a pid that no longer runs
+        gone.wait()
+        write(t.p(f"/etc/pam.d/.RINGFENCE-TMP-{gone.pid}-aB3dE6gH"), "half written\n")
+        alive = f".RINGFENCE-TMP-{os.getpid()}-aB3dE6gH"
+        write(t.p("/etc/pam.d/" + alive), "being written\n")
+        p = run(t.root, "disable", "pam", check_rc=0)
+        C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == sorted([alive, "system-auth"]),
+                "only the file and the live run's temporary file left", str(os.listdir(t.p("/etc/pam.d"))))
+        C.check(try_read(t.p(BACKUP + "/etc/pam.d/system-auth.ringfence-bak")) == b"old backup\n" and
+                try_read(t.p(BACKUP + "/etc/pam.d/password-auth.ringfence-bak")) == b"old password-auth backup\n",
+                "old backups moved to the backup directory", str(snapshot(t.root)))
+        C.check("moved the old backup" in p.stdout and "left by an interrupted run" in p.stdout, "says so",
+                p.stdout)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the file itself unchanged")
 
     C.current = "pam missing file"
     with Tree() as t:
@@ -864,6 +891,61 @@ def test_rootlinks():
                                        "rc3.d link in the tree", str(snapshot(t.root))))
 
 
+# ---------------------------------------------------------------------------
+# interrupted: `enable pam` killed between writing and renaming (strace
+# injects SIGKILL at the rename or the link); /etc/pam.d must hold nothing
+# that libpam could load as a service, and the next run cleans up.
+
+@test("interrupted")
+def test_interrupted():
+    strace = shutil.which("strace")
+    if strace is None or subprocess.run([strace, "-f", "-qq", "-o", "/dev/null", "true"],
+                                        capture_output=True).returncode != 0:
+        print("skipped interrupted: strace missing or not permitted here")
+        return 77
+    orig = fixture("rhel7-system-auth")
+
+    def killed(t, syscalls, when):
+        cmd = [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscalls,
+               "-e", f"inject={syscalls}:signal=KILL:when={when}", ARGS.ringfence, "--root", t.root, "enable", "pam"]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    def pamd(t):
+        return sorted(os.listdir(t.p("/etc/pam.d")))
+
+    # The first rename is the backup's, the second the PAM file's.
+    for when, what in ((1, "the backup"), (2, "the PAM file")):
+        C.current = f"interrupted at the rename of {what}"
+        with Tree() as t:
+            write(t.p("/etc/pam.d/system-auth"), orig)
+            p = killed(t, "rename,renameat,renameat2", when)
+            C.check(p.returncode == 128 + 9 or p.returncode == -9, f"killed (exit status {p.returncode})",
+                    p.stdout + p.stderr)
+            C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the PAM file is still the old one")
+            left = [n for n in pamd(t) if n != "system-auth"]
+            # libpam lowercases the service name (pam_start, pam_set_item):
+            # a file name with a capital letter is never read as a service.
+            C.check(all(n.startswith(".") and n != n.lower() for n in left),
+                    "nothing left that libpam could read as a service or /etc/pam.d/* would list", str(left))
+            p = run(t.root, "enable", "pam", check_rc=0)
+            C.check(pamd(t) == ["system-auth"], "the next run removed what was left", str(pamd(t)))
+            C.check(MARKER.encode() in read(t.p("/etc/pam.d/system-auth")), "the next run enabled")
+            bdir = t.p(BACKUP + "/etc/pam.d")
+            C.check(os.path.isdir(bdir) and sorted(os.listdir(bdir)) == ["system-auth"],
+                    "nothing left in the backup directory either", str(snapshot(t.root)))
+            C.check(try_read(t.p(BACKUP + "/etc/pam.d/system-auth")) == orig, "backup holds the original")
+
+    # Killed while the new content is still an unnamed file: nothing at all.
+    C.current = "interrupted before the link"
+    with Tree() as t:
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        p = killed(t, "link,linkat", 2)
+        C.check(p.returncode == 128 + 9 or p.returncode == -9, f"killed (exit status {p.returncode})",
+                p.stdout + p.stderr)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the PAM file is still the old one")
+        C.check(pamd(t) == ["system-auth"], "no file added to /etc/pam.d", str(pamd(t)))
+
+
 def digest_host_pamd():
     return tree_digest("/etc/pam.d") if os.path.isdir("/etc/pam.d") else {}
 
@@ -883,12 +965,15 @@ def run_sandboxed(group):
         script = ("mount -t tmpfs tmpfs \"$1\" && shift && exec \"$@\"")
         me = [sys.executable, os.path.abspath(__file__), "--ringfence", ARGS.ringfence, "--fixtures", ARGS.fixtures,
               "--fake-firewall", ARGS.fake_firewall, "--sbindir", ARGS.sbindir, "--sandboxed", base, group]
-        probe = subprocess.run(cmd + ["sh", "-c", "mount -t tmpfs tmpfs \"$0\" && mkdir \"$0/u\" \"$0/w\" && "
-                                      "mount -t overlay overlay -o lowerdir=/etc,upperdir=\"$0/u\",workdir=\"$0/w\" "
-                                      "/etc", base], capture_output=True, text=True)
-        if probe.returncode != 0:
-            print(f"skipped {group}: cannot make a mount namespace with an overlay on /etc here: "
-                  f"{probe.stderr.strip()}")
+        # What Sandbox does: overlays on /etc and /var, files written in them
+        # (in a user namespace, copying up root's directories can fail).
+        probe = ("mount -t tmpfs tmpfs \"$0\" && for d in etc var; do mkdir \"$0/u$d\" \"$0/w$d\" && "
+                 "mount -t overlay overlay -o lowerdir=/$d,upperdir=\"$0/u$d\",workdir=\"$0/w$d\" /$d || exit 1; "
+                 "done && mkdir -p /etc/pam.d /var/lib && : > /etc/pam.d/probe && : > /var/lib/probe")
+        p = subprocess.run(cmd + ["sh", "-c", probe, base], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"skipped {group}: cannot make a mount namespace with writable overlays on /etc and /var here: "
+                  f"{p.stderr.strip()}")
             return 77
         before = digest_host_pamd()
         p = subprocess.run(cmd + ["sh", "-c", script, "sh", base] + me, capture_output=True, text=True, timeout=300)
@@ -958,13 +1043,13 @@ def main():
             setattr(ARGS, k, os.path.abspath(getattr(ARGS, k)))
     if ARGS.sandboxed:
         tempfile.tempdir = ARGS.sandboxed  # the namespace's own tmpfs, whatever TMPDIR says
-    tests = [test_usage, test_pam, test_wrap, test_firewall, test_status, test_rootlinks]
+    tests = [test_usage, test_pam, test_wrap, test_firewall, test_status, test_rootlinks, test_interrupted]
     skipped = False
     for fn in tests:
         if ARGS.groups and fn.test_name not in ARGS.groups:
             continue
-        if not ARGS.groups and fn.test_name in ("rootlinks",):
-            continue  # its own ctest test (it needs a mount namespace)
+        if not ARGS.groups and fn.test_name in ("rootlinks", "interrupted"):
+            continue  # their own ctest tests (a mount namespace, strace)
         skipped = fn() == 77 or skipped
     total = C.passed + len(C.failed)
     if skipped and total == 0:
