@@ -244,6 +244,19 @@ std::vector<std::string> remove_stale_temporaries(int dirfd) {
             continue;  // a run still in progress
         }
         struct stat st {};
+        if (owner <= 0) {
+            // 0.1's NAME.ringfence-XXXXXX: only beside the NAME it replaced
+            // (or beside the file whose backup NAME was).
+            std::string base = n.substr(0, n.size() - std::strlen(kOldTempInfix) - 6);
+            const std::string bak = ".ringfence-bak";
+            if (base.size() > bak.size() && base.compare(base.size() - bak.size(), bak.size(), bak) == 0 &&
+                ::fstatat(dirfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                base.resize(base.size() - bak.size());
+            }
+            if (::fstatat(dirfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+        }
         if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
             (::geteuid() != 0 && st.st_uid != ::geteuid())) {
             continue;  // not a file this program would have written

@@ -44,8 +44,8 @@ int replace_file_at(int dirfd, const std::string& name, const std::string& bytes
 bool is_temporary_name(const std::string& name);
 
 // Removes from the directory the temporary files whose writer is no longer
-// running (killed between link and rename), and those of ringfence 0.1.
-// Returns the names removed.
+// running (killed between link and rename), and those of ringfence 0.1
+// beside the file they were to replace. Returns the names removed.
 std::vector<std::string> remove_stale_temporaries(int dirfd);
 
 }  // namespace ringfence::core

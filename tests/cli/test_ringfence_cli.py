@@ -338,14 +338,18 @@ def test_pam():
         write(t.p("/etc/pam.d/system-auth.ringfence-bak"), "old backup\n")
         write(t.p("/etc/pam.d/password-auth.ringfence-bak"), "old password-auth backup\n")
         write(t.p("/etc/pam.d/system-auth.ringfence-Ab12Cd"), "half written\n")
+        write(t.p("/etc/pam.d/system-auth.ringfence-bak.ringfence-Zz9Yy8"), "half written backup\n")
+        unrelated = "nosuch.ringfence-backup"  # looks like 0.1's temporary, but beside no such file
+        write(t.p("/etc/pam.d/" + unrelated), "someone's file\n")
         gone = subprocess.Popen(["true"])  # a pid that no longer runs
         gone.wait()
         write(t.p(f"/etc/pam.d/.RINGFENCE-TMP-{gone.pid}-aB3dE6gH"), "half written\n")
         alive = f".RINGFENCE-TMP-{os.getpid()}-aB3dE6gH"
         write(t.p("/etc/pam.d/" + alive), "being written\n")
         p = run(t.root, "disable", "pam", check_rc=0)
-        C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == sorted([alive, "system-auth"]),
-                "only the file and the live run's temporary file left", str(os.listdir(t.p("/etc/pam.d"))))
+        C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == sorted([alive, unrelated, "system-auth"]),
+                "only the file, the live run's temporary file and the unrelated file left",
+                str(os.listdir(t.p("/etc/pam.d"))))
         C.check(try_read(t.p(BACKUP + "/etc/pam.d/system-auth.ringfence-bak")) == b"old backup\n" and
                 try_read(t.p(BACKUP + "/etc/pam.d/password-auth.ringfence-bak")) == b"old password-auth backup\n",
                 "old backups moved to the backup directory", str(snapshot(t.root)))
