@@ -1,6 +1,7 @@
 // Shared plumbing of the `ringfence` command (see context.h).
 #include "cli/context.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,12 +10,17 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+
+#include "core/atomic_file.h"
 
 namespace ringfence::cli {
 
 namespace {
+
+constexpr const char* kBackupDir = "/var/lib/ringfence/backup";
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -24,47 +30,6 @@ std::string dir_of(const std::string& path) {
         return ".";
     }
     return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-bool write_all(int fd, const std::string& bytes) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-// "/a/./b/../c" -> "/a/c", lexically (the links are followed one by one).
-std::string normalize(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t j = path.find('/', i);
-        if (j == std::string::npos) {
-            j = path.size();
-        }
-        std::string part = path.substr(i, j - i);
-        if (part == "..") {
-            if (!parts.empty()) {
-                parts.pop_back();
-            }
-        } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        i = j + 1;
-    }
-    std::string out;
-    for (const std::string& p : parts) {
-        out += "/" + p;
-    }
-    return out.empty() ? "/" : out;
 }
 
 }  // namespace
@@ -77,6 +42,8 @@ Context::Context(Options o) : opts_(std::move(o)) {
         opts_.root.clear();
     }
 }
+
+bool Context::open(std::string* error) { return tree_.open(opts_.root, error); }
 
 std::string Context::host_path(const std::string& p) const { return opts_.root + p; }
 
@@ -100,11 +67,11 @@ bool Context::systemd() const {
     }
     if (!has_root()) {
         // sd_booted(): what is running now, not what is installed.
-        return is_directory("/run/systemd/system");
+        return local_is_directory("/run/systemd/system");
     }
     // An image is not running: systemd is its init when it is installed.
-    return is_executable_file(host_path("/usr/lib/systemd/systemd")) ||
-           is_executable_file(host_path("/lib/systemd/systemd")) || is_directory(host_path("/etc/systemd/system"));
+    return is_executable_file(*this, "/usr/lib/systemd/systemd") ||
+           is_executable_file(*this, "/lib/systemd/systemd") || is_directory(*this, "/etc/systemd/system");
 }
 
 void Context::info(const std::string& msg) const {
@@ -129,36 +96,43 @@ void Context::warning(const std::string& msg) const {
     std::fprintf(stderr, "ringfence: warning: %s\n", msg.c_str());
 }
 
-ReadOutcome read_file(const std::string& path, size_t max_bytes, FileContent* out, std::string* error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-    if (fd < 0) {
+ReadOutcome read_file(const Context& ctx, const std::string& path, core::FinalLink final_link, size_t max_bytes,
+                      FileContent* out, std::string* error) {
+    core::RootedPath rp;
+    if (int e = ctx.tree().resolve(path, final_link, &rp, error)) {
+        return e == ENOENT ? ReadOutcome::missing : ReadOutcome::error;
+    }
+    std::string shown = ctx.host_path(rp.path);
+    if (!rp.exists) {
+        return ReadOutcome::missing;
+    }
+    core::UniqueFd fd(
+        ::openat(rp.dir.get(), rp.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+    if (!fd) {
         if (errno == ENOENT) {
             return ReadOutcome::missing;
         }
-        *error = path + ": cannot open: " + (errno == ELOOP ? "it is a symbolic link" : errno_text(errno));
+        *error = shown + ": cannot open: " + (errno == ELOOP ? "it is a symbolic link" : errno_text(errno));
         return ReadOutcome::error;
     }
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        *error = path + ": not a regular file";
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        *error = shown + ": not a regular file";
         return ReadOutcome::error;
     }
     if (static_cast<size_t>(st.st_size) > max_bytes) {
-        ::close(fd);
-        *error = path + ": larger than " + std::to_string(max_bytes) + " bytes";
+        *error = shown + ": larger than " + std::to_string(max_bytes) + " bytes";
         return ReadOutcome::error;
     }
     std::string bytes;
     char buf[8192];
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
-            *error = path + ": read error: " + errno_text(errno);
-            ::close(fd);
+            *error = shown + ": read error: " + errno_text(errno);
             return ReadOutcome::error;
         }
         if (n == 0) {
@@ -166,13 +140,15 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes, FileContent* ou
         }
         bytes.append(buf, static_cast<size_t>(n));
         if (bytes.size() > max_bytes) {
-            ::close(fd);
-            *error = path + ": larger than " + std::to_string(max_bytes) + " bytes";
+            *error = shown + ": larger than " + std::to_string(max_bytes) + " bytes";
             return ReadOutcome::error;
         }
     }
-    ::close(fd);
-    out->path = path;
+    char label[1024];
+    ssize_t n = ::fgetxattr(fd.get(), "security.selinux", label, sizeof label);
+    out->selinux_label = n > 0 ? std::string(label, static_cast<size_t>(n)) : std::string();
+    out->system_path = rp.path;
+    out->path = shown;
     out->bytes = std::move(bytes);
     out->mode = st.st_mode & 07777;
     out->uid = st.st_uid;
@@ -180,127 +156,188 @@ ReadOutcome read_file(const std::string& path, size_t max_bytes, FileContent* ou
     return ReadOutcome::ok;
 }
 
-std::optional<std::string> resolve_links(const std::string& path, const std::string& root, std::string* error) {
-    std::string cur = path;
-    for (int depth = 0; depth <= 8; ++depth) {
-        struct stat st {};
-        if (::lstat(cur.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
-            return cur;
-        }
-        char buf[PATH_MAX];
-        ssize_t n = ::readlink(cur.c_str(), buf, sizeof buf - 1);
-        if (n < 0) {
-            *error = cur + ": cannot read the symbolic link: " + errno_text(errno);
-            return std::nullopt;
-        }
-        std::string target(buf, static_cast<size_t>(n));
-        cur = normalize(target[0] == '/' ? root + target : dir_of(cur) + "/" + target);
-        if (!root.empty() && cur.compare(0, root.size() + 1, root + "/") != 0) {
-            *error = path + ": a symbolic link that leads out of " + root + " ('" + target + "')";
-            return std::nullopt;
-        }
+std::optional<std::string> resolve(const Context& ctx, const std::string& path, core::FinalLink final_link,
+                                   std::string* error) {
+    core::RootedPath rp;
+    int e = ctx.tree().resolve(path, final_link, &rp, error);
+    if (e != 0 && e != ENOENT) {
+        return std::nullopt;
     }
-    *error = path + ": too many levels of symbolic links";
-    return std::nullopt;
+    return rp.path;
 }
 
-bool write_file_atomic(const std::string& path, const std::string& bytes, const FileContent* like, mode_t mode,
-                       std::string* error) {
-    std::string dir = dir_of(path);
-    std::string tmpl = path + ".ringfence-XXXXXX";
-    std::vector<char> name(tmpl.begin(), tmpl.end());
-    name.push_back('\0');
-    int fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd < 0) {
-        *error = "cannot create a temporary file in " + dir + ": " + errno_text(errno);
+bool write_file_atomic(const Context& ctx, const std::string& path, const std::string& bytes,
+                       const FileContent* like, mode_t mode, std::string* error) {
+    core::RootedPath rp;
+    if (ctx.tree().resolve(path, core::FinalLink::keep, &rp, error) != 0) {
         return false;
     }
-    std::string tmp(name.data());
-    auto fail = [&](const std::string& what) {
-        *error = what;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return false;
-    };
-    mode_t want = like != nullptr ? like->mode : mode;
-    if (::fchmod(fd, want) != 0) {
-        return fail(tmp + ": chmod: " + errno_text(errno));
-    }
+    remove_stale_temporaries(ctx, rp.dir_path);
+    core::NewFileAttrs attrs;
+    attrs.mode = like != nullptr ? like->mode : mode;
     if (like != nullptr) {
-        struct stat st {};
-        if (::fstat(fd, &st) == 0 && (st.st_uid != like->uid || st.st_gid != like->gid) &&
-            ::fchown(fd, like->uid, like->gid) != 0) {
-            return fail(tmp + ": cannot give it the owner of " + like->path + ": " + errno_text(errno));
+        attrs.set_owner = true;
+        attrs.uid = like->uid;
+        attrs.gid = like->gid;
+        attrs.selinux_label = like->selinux_label;
+    }
+    return core::replace_file_at(rp.dir.get(), rp.name, bytes, attrs, ctx.host_path(rp.path), error) == 0;
+}
+
+std::string backup_path(const std::string& system_path) { return kBackupDir + system_path; }
+
+std::optional<std::string> write_backup(const Context& ctx, const FileContent& old, std::string* error) {
+    // /var/lib/ringfence as packaged (0755), the backups below it 0700:
+    // the copies keep the files' modes, but nobody else needs to look.
+    core::UniqueFd dir;
+    std::string resolved;
+    if (ctx.tree().open_directory("/var/lib/ringfence", &dir, &resolved, error, 0755) != 0 ||
+        ctx.tree().open_directory(kBackupDir, &dir, &resolved, error, 0700) != 0) {
+        return std::nullopt;
+    }
+    core::RootedPath top;
+    if (ctx.tree().resolve(kBackupDir, core::FinalLink::keep, &top, error) != 0) {
+        return std::nullopt;
+    }
+    if (!top.exists || !S_ISDIR(top.st.st_mode) || (top.st.st_uid != 0 && top.st.st_uid != ::geteuid()) ||
+        (top.st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        *error = ctx.host_path(kBackupDir) + ": not a directory owned by root and writable only by it; "
+                                             "refusing to keep backups there (chown root: and chmod 0700 it)";
+        return std::nullopt;
+    }
+    core::RootedPath rp;
+    if (ctx.tree().resolve(backup_path(old.system_path), core::FinalLink::keep, &rp, error, 0700) != 0) {
+        return std::nullopt;
+    }
+    if (rp.exists && !S_ISREG(rp.st.st_mode)) {
+        *error = ctx.host_path(rp.path) + ": exists and is not a regular file";
+        return std::nullopt;
+    }
+    core::remove_stale_temporaries(rp.dir.get());
+    core::NewFileAttrs attrs;
+    attrs.mode = old.mode;
+    attrs.set_owner = true;
+    attrs.uid = old.uid;
+    attrs.gid = old.gid;
+    if (core::replace_file_at(rp.dir.get(), rp.name, old.bytes, attrs, ctx.host_path(rp.path), error) != 0) {
+        return std::nullopt;
+    }
+    return ctx.host_path(rp.path);
+}
+
+std::vector<std::string> remove_stale_temporaries(const Context& ctx, const std::string& dir) {
+    std::vector<std::string> out;
+    core::UniqueFd fd;
+    std::string resolved;
+    std::string err;
+    if (ctx.tree().open_directory(dir, &fd, &resolved, &err) != 0) {
+        return out;
+    }
+    for (const std::string& n : core::remove_stale_temporaries(fd.get())) {
+        out.push_back(ctx.host_path(resolved == "/" ? "/" + n : resolved + "/" + n));
+    }
+    return out;
+}
+
+bool exists(const Context& ctx, const std::string& path) {
+    core::RootedPath rp;
+    std::string err;
+    return ctx.tree().resolve(path, core::FinalLink::keep, &rp, &err) == 0 && rp.exists;
+}
+
+bool is_symlink(const Context& ctx, const std::string& path) {
+    core::RootedPath rp;
+    std::string err;
+    return ctx.tree().resolve(path, core::FinalLink::keep, &rp, &err) == 0 && rp.exists && S_ISLNK(rp.st.st_mode);
+}
+
+bool is_directory(const Context& ctx, const std::string& path) {
+    core::UniqueFd fd;
+    std::string resolved;
+    std::string err;
+    return ctx.tree().open_directory(path, &fd, &resolved, &err) == 0;
+}
+
+bool is_executable_file(const Context& ctx, const std::string& path) {
+    core::RootedPath rp;
+    std::string err;
+    return ctx.tree().resolve(path, core::FinalLink::follow, &rp, &err) == 0 && rp.exists &&
+           S_ISREG(rp.st.st_mode) && (rp.st.st_mode & 0111) != 0;
+}
+
+bool make_directories(const Context& ctx, const std::string& path, std::string* error) {
+    core::UniqueFd fd;
+    std::string resolved;
+    return ctx.tree().open_directory(path, &fd, &resolved, error, 0755) == 0;
+}
+
+std::vector<std::string> list_directory(const Context& ctx, const std::string& path) {
+    std::vector<std::string> out;
+    core::UniqueFd fd;
+    std::string resolved;
+    std::string err;
+    if (ctx.tree().open_directory(path, &fd, &resolved, &err) != 0) {
+        return out;
+    }
+    DIR* d = ::fdopendir(fd.get());
+    if (d == nullptr) {
+        return out;
+    }
+    fd.release();  // the DIR owns it now
+    while (struct dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") {
+            out.push_back(n);
         }
-        // Keep the SELinux label (a renamed new file would get the
-        // directory's default). Missing attribute or no SELinux: nothing to do.
-        char label[1024];
-        ssize_t n = ::getxattr(like->path.c_str(), "security.selinux", label, sizeof label);
-        if (n > 0 && ::fsetxattr(fd, "security.selinux", label, static_cast<size_t>(n), 0) != 0 &&
-            errno != ENOTSUP && errno != EOPNOTSUPP) {
-            return fail(tmp + ": cannot copy the SELinux label of " + like->path + ": " + errno_text(errno));
-        }
     }
-    if (!write_all(fd, bytes)) {
-        return fail(tmp + ": write error: " + errno_text(errno));
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool remove_file(const Context& ctx, const std::string& path, std::string* error) {
+    core::RootedPath rp;
+    if (int e = ctx.tree().resolve(path, core::FinalLink::keep, &rp, error)) {
+        return e == ENOENT;
     }
-    if (::fsync(fd) != 0) {
-        return fail(tmp + ": fsync: " + errno_text(errno));
+    if (!rp.exists) {
+        return true;
     }
-    if (::close(fd) != 0) {
-        *error = tmp + ": close: " + errno_text(errno);
-        ::unlink(tmp.c_str());
+    if (::unlinkat(rp.dir.get(), rp.name.c_str(), 0) != 0 && errno != ENOENT) {
+        *error = "cannot remove " + ctx.host_path(rp.path) + ": " + errno_text(errno);
         return false;
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        *error = "cannot rename " + tmp + " to " + path + ": " + errno_text(errno);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
     }
     return true;
 }
 
-std::optional<std::string> write_backup(const FileContent& old, std::string* error) {
-    std::string backup = old.path + ".ringfence-bak";
-    if (!write_file_atomic(backup, old.bytes, &old, old.mode, error)) {
-        return std::nullopt;
+void remove_directory_if_empty(const Context& ctx, const std::string& path) {
+    core::RootedPath rp;
+    std::string err;
+    if (ctx.tree().resolve(path, core::FinalLink::keep, &rp, &err) == 0 && rp.exists && S_ISDIR(rp.st.st_mode)) {
+        ::unlinkat(rp.dir.get(), rp.name.c_str(), AT_REMOVEDIR);  // fails when not empty: fine
     }
-    return backup;
 }
 
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0;
+bool make_symlink(const Context& ctx, const std::string& target, const std::string& path, std::string* error) {
+    core::RootedPath rp;
+    if (ctx.tree().resolve(path, core::FinalLink::keep, &rp, error) != 0) {
+        return false;
+    }
+    if (::symlinkat(target.c_str(), rp.dir.get(), rp.name.c_str()) != 0) {
+        *error = "cannot create " + ctx.host_path(rp.path) + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
 }
 
-bool is_directory(const std::string& path) {
+bool local_is_directory(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool is_executable_file(const std::string& path) {
+bool local_is_executable_file(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-bool make_directories(const std::string& path, std::string* error) {
-    if (path.empty() || is_directory(path)) {
-        return true;
-    }
-    std::string parent = dir_of(path);
-    if (parent != path && !make_directories(parent, error)) {
-        return false;
-    }
-    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-        *error = "cannot create " + path + ": " + errno_text(errno);
-        return false;
-    }
-    return true;
 }
 
 int run_program(const std::vector<std::string>& argv, std::string* error) {
@@ -345,7 +382,7 @@ int run_program(const std::vector<std::string>& argv, std::string* error) {
 
 std::string find_program(const std::vector<std::string>& candidates) {
     for (const std::string& c : candidates) {
-        if (!c.empty() && is_executable_file(c)) {
+        if (!c.empty() && local_is_executable_file(c)) {
             return c;
         }
     }

@@ -33,15 +33,17 @@ constexpr const char* kScript = "ringfence-firewall";
 constexpr const char* kPolicy = "/etc/ringfence/firewall.conf";
 const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
 
-bool is_symlink(const std::string& p) {
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
-}
-
 // Runs `ringfence-firewall check` on the policy. -1: valid; else an Exit code.
 int check_policy(const Context& ctx) {
-    std::string policy = ctx.host_path(kPolicy);
-    if (!exists(policy)) {
+    std::string err;
+    std::optional<std::string> real = resolve(ctx, kPolicy, core::FinalLink::keep, &err);
+    if (!real) {
+        ctx.error(err + "; nothing changed");
+        return kRefused;
+    }
+    // The checker opens it by name: the path resolved inside the tree.
+    std::string policy = ctx.host_path(*real);
+    if (!exists(ctx, *real)) {
         ctx.error(policy + ": no such file: write the firewall policy first (see ringfence-firewall(8)); "
                            "nothing changed");
         return kRefused;
@@ -53,13 +55,12 @@ int check_policy(const Context& ctx) {
                                 self.empty() ? "" : self + "/../iptables_helper/ringfence-firewall",
                                 std::string(RINGFENCE_SBINDIR) + "/ringfence-firewall", "/usr/sbin/ringfence-firewall"});
     }
-    if (program.empty() || !is_executable_file(program)) {
+    if (program.empty() || !local_is_executable_file(program)) {
         ctx.error("ringfence-firewall not found" + (program.empty() ? std::string() : " at " + program) +
                   ": cannot check " + policy + "; nothing changed");
         return kRefused;
     }
     std::vector<std::string> argv{program, "check", policy};
-    std::string err;
     int rc = run_program(argv, &err);
     if (rc == 0) {
         return -1;
@@ -78,7 +79,6 @@ int check_policy(const Context& ctx) {
 // systemd
 
 struct UnitInfo {
-    std::string host_file;          // on this machine
     std::string system_file;        // in the managed system (symlink target)
     std::vector<std::string> wants; // WantedBy= targets
     std::vector<std::string> requires_;  // RequiredBy=
@@ -86,12 +86,12 @@ struct UnitInfo {
 
 // -1 when found and parsed; else an Exit code.
 int find_unit(const Context& ctx, UnitInfo* u) {
-    std::string local = ctx.host_path(std::string("/etc/systemd/system/") + kUnit);
-    if (is_symlink(local)) {
+    std::string local = std::string("/etc/systemd/system/") + kUnit;
+    if (is_symlink(ctx, local)) {
         std::string err;
-        std::optional<std::string> real = resolve_links(local, ctx.options().root, &err);
-        if (!real || ctx.system_path(*real) == "/dev/null") {
-            ctx.error(local + " is masked (a link to /dev/null): 'systemctl unmask " + kUnit +
+        std::optional<std::string> real = resolve(ctx, local, core::FinalLink::follow, &err);
+        if (!real || *real == "/dev/null") {
+            ctx.error(ctx.host_path(local) + " is masked (a link to /dev/null): 'systemctl unmask " + kUnit +
                       "' first if you mean it; nothing changed");
             return kRefused;
         }
@@ -99,12 +99,12 @@ int find_unit(const Context& ctx, UnitInfo* u) {
     for (const char* dir : kUnitDirs) {
         std::string sys = std::string(dir) + "/" + kUnit;
         std::string host = ctx.host_path(sys);
-        if (!exists(host) || is_symlink(host)) {
+        if (!exists(ctx, sys) || is_symlink(ctx, sys)) {
             continue;
         }
         FileContent c;
         std::string err;
-        if (read_file(host, 1u << 20, &c, &err) != ReadOutcome::ok) {
+        if (read_file(ctx, sys, core::FinalLink::keep, 1u << 20, &c, &err) != ReadOutcome::ok) {
             ctx.error(err + "; nothing changed");
             return kRefused;
         }
@@ -121,7 +121,6 @@ int find_unit(const Context& ctx, UnitInfo* u) {
                 u->requires_.push_back(w);
             }
         }
-        u->host_file = host;
         u->system_file = sys;
         if (u->wants.empty() && u->requires_.empty()) {
             ctx.error(host + ": no WantedBy= or RequiredBy= in [Install]: it cannot be enabled; nothing changed");
@@ -135,13 +134,14 @@ int find_unit(const Context& ctx, UnitInfo* u) {
     return kRefused;
 }
 
-std::vector<std::string> wanted_links(const Context& ctx, const UnitInfo& u) {
+// Paths in the managed system.
+std::vector<std::string> wanted_links(const UnitInfo& u) {
     std::vector<std::string> out;
     for (const std::string& t : u.wants) {
-        out.push_back(ctx.host_path("/etc/systemd/system/" + t + ".wants/" + kUnit));
+        out.push_back("/etc/systemd/system/" + t + ".wants/" + kUnit);
     }
     for (const std::string& t : u.requires_) {
-        out.push_back(ctx.host_path("/etc/systemd/system/" + t + ".requires/" + kUnit));
+        out.push_back("/etc/systemd/system/" + t + ".requires/" + kUnit);
     }
     return out;
 }
@@ -149,17 +149,13 @@ std::vector<std::string> wanted_links(const Context& ctx, const UnitInfo& u) {
 // Every *.wants / *.requires link to the unit under /etc/systemd/system.
 std::vector<std::string> existing_links(const Context& ctx) {
     std::vector<std::string> out;
-    std::string dir = ctx.host_path("/etc/systemd/system");
-    if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d)) {
-            std::string n = e->d_name;
-            bool wants = n.size() > 6 && n.compare(n.size() - 6, 6, ".wants") == 0;
-            bool reqs = n.size() > 9 && n.compare(n.size() - 9, 9, ".requires") == 0;
-            if ((wants || reqs) && is_symlink(dir + "/" + n + "/" + kUnit)) {
-                out.push_back(dir + "/" + n + "/" + kUnit);
-            }
+    const std::string dir = "/etc/systemd/system";
+    for (const std::string& n : list_directory(ctx, dir)) {
+        bool wants = n.size() > 6 && n.compare(n.size() - 6, 6, ".wants") == 0;
+        bool reqs = n.size() > 9 && n.compare(n.size() - 9, 9, ".requires") == 0;
+        if ((wants || reqs) && is_symlink(ctx, dir + "/" + n + "/" + kUnit)) {
+            out.push_back(dir + "/" + n + "/" + kUnit);
         }
-        closedir(d);
     }
     return out;
 }
@@ -195,10 +191,10 @@ int enable_systemd(const Context& ctx) {
     if (rc >= 0) {
         return rc;
     }
-    std::vector<std::string> links = wanted_links(ctx, u);
+    std::vector<std::string> links = wanted_links(u);
     bool all = true;
     for (const std::string& l : links) {
-        all = all && is_symlink(l);
+        all = all && is_symlink(ctx, l);
     }
     if (all) {
         ctx.info(std::string(kUnit) + ": already enabled; nothing changed");
@@ -208,7 +204,7 @@ int enable_systemd(const Context& ctx) {
     if (rc >= 0) {
         return rc;
     }
-    if (is_symlink(ctx.host_path("/etc/systemd/system/multi-user.target.wants/firewalld.service"))) {
+    if (is_symlink(ctx, "/etc/systemd/system/multi-user.target.wants/firewalld.service")) {
         ctx.warning("firewalld is enabled at boot: ringfence-firewall refuses to load while firewalld runs "
                     "(systemctl disable --now firewalld)");
     }
@@ -220,18 +216,18 @@ int enable_systemd(const Context& ctx) {
     } else {
         for (const std::string& l : links) {
             std::string dir = l.substr(0, l.rfind('/'));
-            if (!make_directories(dir, &err)) {
+            if (!make_directories(ctx, dir, &err)) {
                 ctx.error(err);
                 return kFailed;
             }
-            if (is_symlink(l)) {
+            if (is_symlink(ctx, l)) {
                 continue;
             }
-            if (::symlink(u.system_file.c_str(), l.c_str()) != 0) {
-                ctx.error("cannot create " + l + ": " + std::strerror(errno));
+            if (!make_symlink(ctx, u.system_file, l, &err)) {
+                ctx.error(err);
                 return kFailed;
             }
-            ctx.info("created " + l + " -> " + u.system_file);
+            ctx.info("created " + ctx.host_path(l) + " -> " + u.system_file);
         }
     }
     ctx.info(std::string(kUnit) + " enabled: the firewall is loaded at the next boot. To load it now: "
@@ -252,13 +248,12 @@ int disable_systemd(const Context& ctx) {
         }
     } else {
         for (const std::string& l : links) {
-            if (::unlink(l.c_str()) != 0) {
-                ctx.error("cannot remove " + l + ": " + std::strerror(errno));
+            if (!remove_file(ctx, l, &err)) {
+                ctx.error(err);
                 return kFailed;
             }
-            ctx.info("removed " + l);
-            std::string dir = l.substr(0, l.rfind('/'));
-            ::rmdir(dir.c_str());  // only when empty
+            ctx.info("removed " + ctx.host_path(l));
+            remove_directory_if_empty(ctx, l.substr(0, l.rfind('/')));
         }
     }
     ctx.info(std::string(kUnit) + " disabled: not loaded at the next boot. The rules loaded now stay until "
@@ -270,8 +265,8 @@ int disable_systemd(const Context& ctx) {
 // SysV (chkconfig)
 
 struct Script {
-    std::string host_file;
-    std::string rc_base;   // ROOT/etc/rc.d or ROOT/etc: holds rcN.d
+    std::string file;      // in the managed system
+    std::string rc_base;   // /etc/rc.d or /etc: holds rcN.d
     std::string levels;    // from "# chkconfig: LEVELS START STOP"
     int start = 0;
     int stop = 0;
@@ -279,21 +274,20 @@ struct Script {
 
 int find_script(const Context& ctx, Script* s) {
     for (const char* dir : {"/etc/rc.d/init.d", "/etc/init.d"}) {
-        std::string p = ctx.host_path(std::string(dir) + "/" + kScript);
+        std::string sys = std::string(dir) + "/" + kScript;
+        std::string p = ctx.host_path(sys);
         FileContent c;
         std::string err;
-        ReadOutcome r = read_file(p, 1u << 20, &c, &err);
-        if (r == ReadOutcome::missing || (r == ReadOutcome::error && is_symlink(p))) {
+        ReadOutcome r = read_file(ctx, sys, core::FinalLink::keep, 1u << 20, &c, &err);
+        if (r == ReadOutcome::missing || (r == ReadOutcome::error && is_symlink(ctx, sys))) {
             continue;
         }
         if (r == ReadOutcome::error) {
             ctx.error(err + "; nothing changed");
             return kRefused;
         }
-        s->host_file = p;
-        s->rc_base = is_directory(ctx.host_path("/etc/rc.d/rc3.d")) || is_directory(ctx.host_path("/etc/rc.d"))
-                         ? ctx.host_path("/etc/rc.d")
-                         : ctx.host_path("/etc");
+        s->file = sys;
+        s->rc_base = is_directory(ctx, "/etc/rc.d/rc3.d") || is_directory(ctx, "/etc/rc.d") ? "/etc/rc.d" : "/etc";
         std::istringstream in(c.bytes);
         std::string line;
         int n = 0;
@@ -330,29 +324,25 @@ std::string two_digits(int n) {
     return buf;
 }
 
-// The S/K links of the script in rcN.d ("" when none).
-std::string rc_link(const Script& s, int level, char kind) {
+// The S/K link of the script in rcN.d ("" when none), in the managed system.
+std::string rc_link(const Context& ctx, const Script& s, int level, char kind) {
     std::string dir = s.rc_base + "/rc" + std::to_string(level) + ".d";
     std::string found;
-    if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d)) {
-            std::string n = e->d_name;
-            if (n.size() == 3 + std::strlen(kScript) && n[0] == kind && n.compare(3, std::string::npos, kScript) == 0) {
-                found = dir + "/" + n;
-            }
+    for (const std::string& n : list_directory(ctx, dir)) {
+        if (n.size() == 3 + std::strlen(kScript) && n[0] == kind && n.compare(3, std::string::npos, kScript) == 0) {
+            found = dir + "/" + n;
         }
-        closedir(d);
     }
     return found;
 }
 
 bool sysv_enabled(const Context& ctx, std::string* where) {
     Script s;
-    s.rc_base = is_directory(ctx.host_path("/etc/rc.d")) ? ctx.host_path("/etc/rc.d") : ctx.host_path("/etc");
+    s.rc_base = is_directory(ctx, "/etc/rc.d") ? "/etc/rc.d" : "/etc";
     for (int level : {2, 3, 4, 5}) {
-        std::string l = rc_link(s, level, 'S');
+        std::string l = rc_link(ctx, s, level, 'S');
         if (!l.empty()) {
-            *where = l;
+            *where = ctx.host_path(l);
             return true;
         }
     }
@@ -368,28 +358,28 @@ int set_links(const Context& ctx, const Script& s, bool on) {
         std::string dir = s.rc_base + "/rc" + std::to_string(level) + ".d";
         std::string want = dir + "/" + (start ? "S" + two_digits(s.start) : "K" + two_digits(s.stop)) + kScript;
         for (char kind : {'S', 'K'}) {
-            std::string have = rc_link(s, level, kind);
+            std::string have = rc_link(ctx, s, level, kind);
             if (!have.empty() && have != want) {
-                if (::unlink(have.c_str()) != 0) {
-                    ctx.error("cannot remove " + have + ": " + std::strerror(errno));
+                if (!remove_file(ctx, have, &err)) {
+                    ctx.error(err);
                     return kFailed;
                 }
-                ctx.info("removed " + have);
+                ctx.info("removed " + ctx.host_path(have));
             }
         }
-        if (is_symlink(want)) {
+        if (is_symlink(ctx, want)) {
             continue;
         }
-        if (!make_directories(dir, &err)) {
+        if (!make_directories(ctx, dir, &err)) {
             ctx.error(err);
             return kFailed;
         }
         std::string target = std::string("../init.d/") + kScript;
-        if (::symlink(target.c_str(), want.c_str()) != 0) {
-            ctx.error("cannot create " + want + ": " + std::strerror(errno));
+        if (!make_symlink(ctx, target, want, &err)) {
+            ctx.error(err);
             return kFailed;
         }
-        ctx.info("created " + want + " -> " + target);
+        ctx.info("created " + ctx.host_path(want) + " -> " + target);
     }
     return kOk;
 }

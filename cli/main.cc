@@ -38,8 +38,9 @@ const char kUsageText[] =
     "  ringfence status\n"
     "      one line per layer: enabled or not\n"
     "\n"
-    "  --root DIR   work on the system tree under DIR (an image, a test copy); nothing is run\n"
-    "               outside it except 'ringfence-firewall check' on its policy\n"
+    "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
+    "               followed inside DIR, as after chroot; nothing is run outside it except\n"
+    "               'ringfence-firewall check' on its policy\n"
     "  --init X     the managed system's init: systemd or sysv (default: detected)\n"
     "  -q, --quiet  errors and warnings only\n"
     "\n"
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
             words.push_back(a);
         }
     }
-    if (!opts.root.empty() && !is_directory(opts.root)) {
+    if (!opts.root.empty() && !local_is_directory(opts.root)) {
         return usage_error("--root " + opts.root + ": not a directory");
     }
     if (words.empty()) {
@@ -167,6 +168,11 @@ int main(int argc, char** argv) {
     }
 
     Context ctx(opts);
+    std::string open_error;
+    if (!ctx.open(&open_error)) {
+        std::fprintf(stderr, "ringfence: error: %s\n", open_error.c_str());
+        return kFailed;
+    }
     if (cmd == "status") {
         if (words.size() != 1) {
             return usage_error("status takes no argument");

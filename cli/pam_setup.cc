@@ -3,6 +3,7 @@
 // the policy it will enforce is compiled first, the file is parsed
 // completely, a backup is kept, and the new file replaces the old one in a
 // single rename.
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -71,9 +72,21 @@ bool lint_access(const Context& ctx, const ModuleOptions& m) {
         ctx.error("fieldsep= and listsep= must not be empty (pam_ringfence would refuse every login)");
         return false;
     }
-    std::string main_file = ctx.host_path(m.accessfile);
-    access::PolicySource src =
-        access::read_policy_files(main_file, !m.accessfile_given, ctx.host_path("/etc/security/access.d"));
+    if (m.accessfile.empty() || m.accessfile[0] != '/') {
+        ctx.error("accessfile= needs an absolute path");
+        return false;
+    }
+    // The module's own reader, on the paths resolved inside the tree (it
+    // opens them by name; the module refuses a link as the file itself).
+    std::string err;
+    std::optional<std::string> main_sys = resolve(ctx, m.accessfile, core::FinalLink::keep, &err);
+    std::optional<std::string> dropins = resolve(ctx, "/etc/security/access.d", core::FinalLink::follow, &err);
+    if (!main_sys || !dropins) {
+        ctx.error(err + "; nothing changed");
+        return false;
+    }
+    std::string main_file = ctx.host_path(*main_sys);
+    access::PolicySource src = access::read_policy_files(main_file, !m.accessfile_given, ctx.host_path(*dropins));
     core::Diagnostics diags = src.diags;
     std::shared_ptr<const access::Policy> policy;
     if (src.ok) {
@@ -106,7 +119,8 @@ bool lint_access(const Context& ctx, const ModuleOptions& m) {
 std::vector<std::string> authselect_current(const Context& ctx) {
     FileContent f;
     std::string err;
-    if (read_file(ctx.host_path("/etc/authselect/authselect.conf"), 65536, &f, &err) != ReadOutcome::ok) {
+    if (read_file(ctx, "/etc/authselect/authselect.conf", core::FinalLink::keep, 65536, &f, &err) !=
+        ReadOutcome::ok) {
         return {};
     }
     std::vector<std::string> out;
@@ -169,6 +183,33 @@ struct Loaded {
     std::string shown;  // the path to name in messages
 };
 
+// Files that ringfence 0.1 or an interrupted run left beside the PAM
+// file, where libpam could take them for services: temporary files are
+// removed, backups (FILE.ringfence-bak) moved to the backup directory.
+void tidy(const Context& ctx, const std::string& dir) {
+    for (const std::string& t : remove_stale_temporaries(ctx, dir)) {
+        ctx.info("removed " + t + ", a temporary file left by an interrupted run");
+    }
+    const std::string suffix = ".ringfence-bak";
+    for (const std::string& n : list_directory(ctx, dir)) {
+        if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) {
+            continue;
+        }
+        std::string p = (dir == "/" ? "" : dir) + "/" + n;
+        FileContent old;
+        std::string err;
+        if (read_file(ctx, p, core::FinalLink::keep, kMaxPamFile, &old, &err) != ReadOutcome::ok) {
+            continue;
+        }
+        std::optional<std::string> moved = write_backup(ctx, old, &err);
+        if (!moved || !remove_file(ctx, p, &err)) {
+            ctx.warning(err + "; " + old.path + " stays");
+            continue;
+        }
+        ctx.info("moved the old backup " + old.path + " to " + *moved);
+    }
+}
+
 // Reads and parses the PAM file. Returns an Exit code, or -1 to continue.
 int load(const Context& ctx, Loaded* out) {
     std::string target = pam_file(ctx);
@@ -177,35 +218,35 @@ int load(const Context& ctx, Loaded* out) {
         return kUsage;
     }
     std::string err;
-    std::optional<std::string> real = resolve_links(ctx.host_path(target), ctx.options().root, &err);
-    if (!real) {
-        ctx.error(err + "; nothing changed");
-        return kRefused;
-    }
-    out->shown = *real;
-    if (*real != ctx.host_path(target)) {
-        ctx.info(ctx.host_path(target) + " is a link to " + *real);
-    }
-    switch (read_file(*real, kMaxPamFile, &out->content, &err)) {
+    switch (read_file(ctx, target, core::FinalLink::follow, kMaxPamFile, &out->content, &err)) {
         case ReadOutcome::ok:
             break;
-        case ReadOutcome::missing:
-            ctx.error(*real + ": no such file; nothing changed");
+        case ReadOutcome::missing: {
+            std::optional<std::string> real = resolve(ctx, target, core::FinalLink::follow, &err);
+            std::string via = real && *real != target ? " (a link to " + ctx.host_path(*real) + ")" : "";
+            ctx.error(ctx.host_path(target) + via + ": no such file; nothing changed");
             return kRefused;
+        }
         case ReadOutcome::error:
             ctx.error(err + "; nothing changed");
             return kRefused;
     }
+    const FileContent& c = out->content;
+    out->shown = c.path;
+    if (c.system_path != target) {
+        ctx.info(ctx.host_path(target) + " is a link to " + c.path);
+    }
+    tidy(ctx, c.system_path.substr(0, std::max<size_t>(c.system_path.rfind('/'), 1)));
     core::Diagnostics diags;
-    bool ok = pam::parse(*real, out->content.bytes, &out->stack, &diags);
+    bool ok = pam::parse(c.path, c.bytes, &out->stack, &diags);
     for (const core::Diagnostic& d : diags) {
         std::fputs(d.full().c_str(), stderr);
     }
     if (!ok) {
-        ctx.error(*real + ": cannot parse the file with confidence; nothing changed");
+        ctx.error(c.path + ": cannot parse the file with confidence; nothing changed");
         return kRefused;
     }
-    if (ctx.system_path(*real).compare(0, 16, "/etc/authselect/") == 0) {
+    if (c.system_path.compare(0, 16, "/etc/authselect/") == 0) {
         out->stack.authselect = true;
     }
     return -1;
@@ -213,12 +254,12 @@ int load(const Context& ctx, Loaded* out) {
 
 int commit(const Context& ctx, const Loaded& l, const pam::Plan& plan) {
     std::string err;
-    std::optional<std::string> backup = write_backup(l.content, &err);
+    std::optional<std::string> backup = write_backup(ctx, l.content, &err);
     if (!backup) {
         ctx.error(err + "; nothing changed");
         return kFailed;
     }
-    if (!write_file_atomic(l.content.path, plan.bytes, &l.content, l.content.mode, &err)) {
+    if (!write_file_atomic(ctx, l.content.system_path, plan.bytes, &l.content, l.content.mode, &err)) {
         ctx.error(err + "; " + l.shown + " is unchanged");
         return kFailed;
     }
@@ -297,7 +338,7 @@ int enable_pam(const Context& ctx) {
     for (const std::string& n : plan.notes) {
         ctx.info("note: " + n);
     }
-    std::string sys = ctx.system_path(l.shown);
+    const std::string& sys = l.content.system_path;
     if (sys == "/etc/pam.d/system-auth" || sys == "/etc/pam.d/system-auth-ac") {
         ctx.info("note: remote logins (sshd) go through password-auth on RHEL: also run "
                  "'ringfence enable pam --file password-auth'");
@@ -333,16 +374,15 @@ std::string status_pam(const Context& ctx) {
     bool any = false;
     for (const char* f : {"/etc/pam.d/system-auth", "/etc/pam.d/password-auth"}) {
         std::string err;
-        std::optional<std::string> real = resolve_links(ctx.host_path(f), ctx.options().root, &err);
         FileContent c;
         std::string name = std::string(f).substr(11);
-        if (!real || read_file(*real, kMaxPamFile, &c, &err) != ReadOutcome::ok) {
+        if (read_file(ctx, f, core::FinalLink::follow, kMaxPamFile, &c, &err) != ReadOutcome::ok) {
             out += (out.empty() ? "" : ", ") + name + " missing or unreadable";
             continue;
         }
         pam::Stack st;
         core::Diagnostics diags;
-        pam::parse(*real, c.bytes, &st, &diags);
+        pam::parse(c.path, c.bytes, &st, &diags);
         std::vector<pam::Presence> p = pam::find_ringfence(st);
         if (p.empty()) {
             out += (out.empty() ? "" : ", ") + name + " no";

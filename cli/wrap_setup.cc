@@ -50,10 +50,31 @@ std::string dropin_path(const std::string& daemon) {
 // Compiles hosts.allow and hosts.deny (under --root, pattern files too).
 // False: errors printed.
 bool lint_hosts(const Context& ctx, const std::string& daemon) {
-    tcpd::HostsFile allow = tcpd::read_hosts_file(ctx.host_path("/etc/hosts.allow"));
-    tcpd::HostsFile deny = tcpd::read_hosts_file(ctx.host_path("/etc/hosts.deny"));
+    // The shim's own reader, on the paths resolved inside the tree (it
+    // opens them by name and refuses a link as the file itself).
+    std::string err;
+    std::optional<std::string> allow_path = resolve(ctx, "/etc/hosts.allow", core::FinalLink::keep, &err);
+    std::optional<std::string> deny_path = resolve(ctx, "/etc/hosts.deny", core::FinalLink::keep, &err);
+    if (!allow_path || !deny_path) {
+        ctx.error(err + "; nothing changed");
+        return false;
+    }
+    tcpd::HostsFile allow = tcpd::read_hosts_file(ctx.host_path(*allow_path));
+    tcpd::HostsFile deny = tcpd::read_hosts_file(ctx.host_path(*deny_path));
     tcpd::CompileOptions opts;
-    opts.read_pattern_file = [&ctx](const std::string& p) { return core::read_config_file(ctx.host_path(p)); };
+    opts.read_pattern_file = [&ctx](const std::string& p) {
+        std::string why;
+        std::optional<std::string> real =
+            p.empty() || p[0] != '/' ? std::nullopt : resolve(ctx, p, core::FinalLink::keep, &why);
+        if (!real) {
+            core::ReadResult r;
+            r.status = core::ReadStatus::error;
+            r.error.file = ctx.host_path(p);
+            r.error.message = why.empty() ? "not an absolute path" : why;
+            return r;
+        }
+        return core::read_config_file(ctx.host_path(*real));
+    };
     core::Diagnostics diags;
     auto policy = tcpd::Policy::compile(allow, deny, opts, &diags);
     for (const core::Diagnostic& d : diags) {
@@ -91,18 +112,13 @@ bool lint_hosts(const Context& ctx, const std::string& daemon) {
     return true;
 }
 
-std::vector<std::string> conf_files(const std::string& dir) {
+std::vector<std::string> conf_files(const Context& ctx, const std::string& dir) {
     std::vector<std::string> out;
-    if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d)) {
-            std::string n = e->d_name;
-            if (n.size() > 5 && n[0] != '.' && n.compare(n.size() - 5, 5, ".conf") == 0) {
-                out.push_back(n);
-            }
+    for (const std::string& n : list_directory(ctx, dir)) {
+        if (n.size() > 5 && n[0] != '.' && n.compare(n.size() - 5, 5, ".conf") == 0) {
+            out.push_back(n);
         }
-        closedir(d);
     }
-    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -119,22 +135,25 @@ int read_vendor_command(const Context& ctx, const std::string& daemon, VendorCom
     core::Diagnostics diags;
     std::string err;
     for (const char* dir : kUnitDirs) {
-        std::string p = ctx.host_path(std::string(dir) + "/" + daemon + ".service");
-        if (!exists(p)) {
+        std::string sys = std::string(dir) + "/" + daemon + ".service";
+        if (!exists(ctx, sys)) {
             continue;
         }
-        std::optional<std::string> real = resolve_links(p, ctx.options().root, &err);
+        std::string p = ctx.host_path(sys);
+        std::optional<std::string> real = resolve(ctx, sys, core::FinalLink::follow, &err);
         if (!real) {
             ctx.error(err + "; nothing changed");
             return kRefused;
         }
-        if (ctx.system_path(*real) == "/dev/null") {
+        if (*real == "/dev/null") {
             ctx.error(p + " is masked (a link to /dev/null); nothing changed");
             return kRefused;
         }
         FileContent c;
-        if (read_file(*real, kMaxUnitFile, &c, &err) != ReadOutcome::ok) {
-            ctx.error(err + "; nothing changed");
+        ReadOutcome r = read_file(ctx, sys, core::FinalLink::follow, kMaxUnitFile, &c, &err);
+        if (r != ReadOutcome::ok) {
+            ctx.error((r == ReadOutcome::missing ? p + ": a link to a file that does not exist" : err) +
+                      "; nothing changed");
             return kRefused;
         }
         out->unit_file = p;
@@ -143,17 +162,19 @@ int read_vendor_command(const Context& ctx, const std::string& daemon, VendorCom
     }
     std::map<std::string, std::string> by_name;
     for (const char* dir : kDropinDirs) {
-        std::string d = ctx.host_path(std::string(dir) + "/" + daemon + ".service.d");
-        for (const std::string& n : conf_files(d)) {
+        std::string d = std::string(dir) + "/" + daemon + ".service.d";
+        for (const std::string& n : conf_files(ctx, d)) {
             by_name.emplace(n, d + "/" + n);  // the first directory wins
         }
     }
     by_name.erase(kDropinName);
-    for (const auto& [name, p] : by_name) {
+    for (const auto& [name, sys] : by_name) {
         FileContent c;
-        std::optional<std::string> real = resolve_links(p, ctx.options().root, &err);
-        if (!real || read_file(*real, kMaxUnitFile, &c, &err) != ReadOutcome::ok) {
-            ctx.error(err + "; nothing changed");
+        std::string p = ctx.host_path(sys);
+        ReadOutcome r = read_file(ctx, sys, core::FinalLink::follow, kMaxUnitFile, &c, &err);
+        if (r != ReadOutcome::ok) {
+            ctx.error((r == ReadOutcome::missing ? p + ": a link to a file that does not exist" : err) +
+                      "; nothing changed");
             return kRefused;
         }
         out->dropins.push_back(p);
@@ -229,7 +250,8 @@ int enable_wrap(const Context& ctx, const std::string& daemon_arg) {
     if (!ctx.systemd()) {
         return print_sysv_recipe(ctx, daemon);
     }
-    std::string target = ctx.host_path(dropin_path(daemon));
+    std::string target_sys = dropin_path(daemon);
+    std::string target = ctx.host_path(target_sys);
 
     VendorCommand vendor;
     int rc = read_vendor_command(ctx, daemon, &vendor);
@@ -291,7 +313,7 @@ int enable_wrap(const Context& ctx, const std::string& daemon_arg) {
 
     FileContent old;
     std::string err;
-    ReadOutcome r = read_file(target, kMaxUnitFile, &old, &err);
+    ReadOutcome r = read_file(ctx, target_sys, core::FinalLink::keep, kMaxUnitFile, &old, &err);
     if (r == ReadOutcome::error) {
         ctx.error(err + "; nothing changed");
         return kRefused;
@@ -310,7 +332,7 @@ int enable_wrap(const Context& ctx, const std::string& daemon_arg) {
     if (!lint_hosts(ctx, daemon)) {
         return kRefused;
     }
-    if (!make_directories(ctx.host_path("/etc/systemd/system/" + daemon + ".service.d"), &err)) {
+    if (!make_directories(ctx, "/etc/systemd/system/" + daemon + ".service.d", &err)) {
         ctx.error(err);
         return kFailed;
     }
@@ -323,7 +345,7 @@ int enable_wrap(const Context& ctx, const std::string& daemon_arg) {
         }
         ctx.info(target + ": the command changed since the last 'enable wrap'; it was\n  " + before);
     }
-    if (!write_file_atomic(target, text, r == ReadOutcome::ok ? &old : nullptr, 0644, &err)) {
+    if (!write_file_atomic(ctx, target_sys, text, r == ReadOutcome::ok ? &old : nullptr, 0644, &err)) {
         ctx.error(err + "; nothing changed");
         return kFailed;
     }
@@ -341,10 +363,11 @@ int disable_wrap(const Context& ctx, const std::string& daemon_arg) {
         ctx.error("'" + core::escape_for_log(daemon_arg, 60) + "' is not a service name");
         return kUsage;
     }
-    std::string target = ctx.host_path(dropin_path(daemon));
+    std::string target_sys = dropin_path(daemon);
+    std::string target = ctx.host_path(target_sys);
     FileContent old;
     std::string err;
-    switch (read_file(target, kMaxUnitFile, &old, &err)) {
+    switch (read_file(ctx, target_sys, core::FinalLink::keep, kMaxUnitFile, &old, &err)) {
         case ReadOutcome::missing:
             ctx.info(target + ": not enabled (no ringfence drop-in); nothing changed");
             return kOk;
@@ -359,12 +382,11 @@ int disable_wrap(const Context& ctx, const std::string& daemon_arg) {
         return kRefused;
     }
     // Generated text, no backup (enable writes the same file again).
-    if (::unlink(target.c_str()) != 0) {
-        ctx.error("cannot remove " + target + ": " + std::strerror(errno));
+    if (!remove_file(ctx, target_sys, &err)) {
+        ctx.error(err);
         return kFailed;
     }
-    std::string dir = ctx.host_path("/etc/systemd/system/" + daemon + ".service.d");
-    ::rmdir(dir.c_str());  // only when empty: other drop-ins stay
+    remove_directory_if_empty(ctx, "/etc/systemd/system/" + daemon + ".service.d");  // other drop-ins stay
     ctx.info("removed " + target);
     ctx.info("next step: systemctl daemon-reload && systemctl restart " + daemon);
     return kOk;
@@ -372,22 +394,17 @@ int disable_wrap(const Context& ctx, const std::string& daemon_arg) {
 
 std::string status_wrap(const Context& ctx) {
     std::vector<std::string> wrapped;
-    std::string dir = ctx.host_path("/etc/systemd/system");
-    if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d)) {
-            std::string n = e->d_name;
-            if (n.size() > 10 && n.compare(n.size() - 10, 10, ".service.d") == 0) {
-                FileContent c;
-                std::string err;
-                if (read_file(dir + "/" + n + "/" + kDropinName, kMaxUnitFile, &c, &err) == ReadOutcome::ok &&
-                    c.bytes.find("ringfence-wrap") != std::string::npos) {
-                    wrapped.push_back(n.substr(0, n.size() - 10));
-                }
+    for (const std::string& n : list_directory(ctx, "/etc/systemd/system")) {
+        if (n.size() > 10 && n.compare(n.size() - 10, 10, ".service.d") == 0) {
+            FileContent c;
+            std::string err;
+            if (read_file(ctx, "/etc/systemd/system/" + n + "/" + kDropinName, core::FinalLink::keep, kMaxUnitFile,
+                          &c, &err) == ReadOutcome::ok &&
+                c.bytes.find("ringfence-wrap") != std::string::npos) {
+                wrapped.push_back(n.substr(0, n.size() - 10));
             }
         }
-        closedir(d);
     }
-    std::sort(wrapped.begin(), wrapped.end());
     if (wrapped.empty()) {
         return "no daemon wrapped";
     }

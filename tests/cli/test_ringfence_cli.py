@@ -8,8 +8,9 @@ outside the temporary directories is read for the managed system or changed.
 
 usage: test_ringfence_cli.py --ringfence BIN --fixtures DIR --fake-firewall PATH
                              --sbindir DIR [--real-firewall PATH] [GROUP...]
-GROUP: usage pam wrap firewall status (default: all). Prints a count summary;
-exit status 0 when every check passed.
+GROUP: usage pam wrap firewall status (default: these), rootlinks (in a
+private mount namespace), interrupted (with strace). Prints a count summary;
+exit status 0 when every check passed, 77 when a group could not run here.
 """
 import argparse
 import os
@@ -21,6 +22,9 @@ import tempfile
 
 MARKER = "# ringfence: next line added by 'ringfence enable pam'; 'ringfence disable pam' removes both"
 LINE = "account [default=bad success=ok user_unknown=ignore] pam_ringfence.so atgroup"
+# Backups: the managed file's path below this directory, never beside the
+# file (libpam reads any file of /etc/pam.d whose name a program asks for).
+BACKUP = "/var/lib/ringfence/backup"
 
 ARGS = None
 
@@ -74,6 +78,14 @@ def write(path, data, mode=0o644):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def try_read(path):
+    """The content, or None when the file is missing (a check then fails, not the test)."""
+    try:
+        return read(path)
+    except OSError:
+        return None
 
 
 class Tree:
@@ -136,16 +148,19 @@ def pam_round_trip(fixture_name, file_arg=None, anchor=None, after=True):
                 C.check(anchor in ls[i + 2], f"block right before '{anchor}'", ls[i + 2])
         rest = [l for l in ls if l not in (MARKER, LINE)]
         C.check("\n".join(rest).encode() == orig, "only the two lines added")
-        C.check(read(t.p(target) + ".ringfence-bak") == orig, "backup holds the original")
+        C.check(try_read(t.p(BACKUP + target)) == orig, "backup holds the original")
+        C.check(os.path.isdir(t.p(BACKUP)) and stat.S_IMODE(os.stat(t.p(BACKUP)).st_mode) == 0o700,
+                "backup directory is 0700", str(snapshot(t.root)))
+        C.check(f"backup of the previous file: {t.p(BACKUP + target)}" in p.stdout, "names the backup", p.stdout)
         st = os.stat(t.p(target))
         C.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == gid, "mode and group kept",
                 f"{oct(st.st_mode)} gid {st.st_gid}")
         C.check("policy checked: 3 rule(s)" in p.stdout, "access.conf linted", p.stdout)
         if after:
             C.check("pam_access stays in force" in p.stdout, "says pam_access stays in force", p.stdout)
-        leftovers = [f for f in os.listdir(os.path.dirname(t.p(target))) if ".ringfence-" in f and
-                     not f.endswith(".ringfence-bak")]
-        C.check(not leftovers, "no temporary file left", str(leftovers))
+        listing = sorted(os.listdir(os.path.dirname(t.p(target))))
+        C.check(listing == [os.path.basename(target)], "nothing else in /etc/pam.d (no backup, no temporary file)",
+                str(listing))
 
         p = run(t.root, "enable", "pam", *extra, check_rc=0)
         C.check("already enabled" in p.stdout, "second enable: already enabled", p.stdout)
@@ -163,7 +178,9 @@ def pam_round_trip(fixture_name, file_arg=None, anchor=None, after=True):
 
         p = run(t.root, "disable", "pam", *extra, check_rc=0)
         C.check(read(t.p(target)) == orig, "enable + disable: byte-identical")
-        C.check(read(t.p(target) + ".ringfence-bak") == new, "disable kept a backup of the enabled file")
+        C.check(try_read(t.p(BACKUP + target)) == new, "disable kept a backup of the enabled file")
+        C.check(sorted(os.listdir(os.path.dirname(t.p(target)))) == [os.path.basename(target)],
+                "disable: nothing else in /etc/pam.d")
         st = os.stat(t.p(target))
         C.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == gid, "mode and group kept by disable")
 
@@ -182,7 +199,7 @@ def pam_refusal(fixture_name, rc, expect_err=(), expect_out=(), setup=None):
             setup(t)
         p = run(t.root, "enable", "pam", check_rc=rc)
         C.check(read(target) == orig, "file byte-identical after the refusal")
-        C.check(not os.path.exists(target + ".ringfence-bak"), "no backup written (nothing changed)")
+        C.check(not os.path.exists(t.p(BACKUP)), "no backup written (nothing changed)")
         C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == ["system-auth"], "no other file in /etc/pam.d",
                 str(os.listdir(t.p("/etc/pam.d"))))
         for e in expect_err:
@@ -251,9 +268,10 @@ def test_pam():
         os.symlink("../authselect/system-auth", t.p("/etc/pam.d/system-auth"))
         run(t.root, "enable", "pam", check_rc=4)
         os.remove(t.p("/etc/pam.d/system-auth"))
+        # ".." stops at the root, as after chroot: this is ROOT/etc/passwd.
         os.symlink("../../../../../../../../../../etc/passwd", t.p("/etc/pam.d/system-auth"))
         p = run(t.root, "enable", "pam", check_rc=1)
-        C.check("leads out of" in p.stderr, "a link out of the root is refused", p.stderr)
+        C.check(f"(a link to {t.root}/etc/passwd): no such file" in p.stderr, "a link climbing out stops at the root", p.stderr)
         C.check(read(t.p("/etc/authselect/system-auth")) == data, "authselect file unchanged")
 
     # RHEL 7: system-auth -> system-auth-ac; the target is edited, the link stays.
@@ -308,6 +326,36 @@ def test_pam():
         run(t.root, "disable", "pam", check_rc=0)
         run(t.root, "enable", "pam", "--module-options", "accessfile=/etc/security/nonexistent.conf", check_rc=1)
         C.check(read(t.p("/etc/pam.d/system-auth")) == fixture("rhel7-system-auth"), "byte-identical at the end")
+
+    # What ringfence 0.1 or an interrupted run left in /etc/pam.d, where
+    # libpam takes any file for a service: temporaries of runs that are gone
+    # are removed, backups moved out, at the next run (even one that has
+    # nothing to do). A temporary file of a run still alive is left alone.
+    C.current = "pam leftovers beside the file"
+    with Tree() as t:
+        orig = fixture("rhel7-system-auth")
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        write(t.p("/etc/pam.d/system-auth.ringfence-bak"), "old backup\n")
+        write(t.p("/etc/pam.d/password-auth.ringfence-bak"), "old password-auth backup\n")
+        write(t.p("/etc/pam.d/system-auth.ringfence-Ab12Cd"), "half written\n")
+        write(t.p("/etc/pam.d/system-auth.ringfence-bak.ringfence-Zz9Yy8"), "half written backup\n")
+        unrelated = "nosuch.ringfence-backup"  # looks like 0.1's temporary, but beside no such file
+        write(t.p("/etc/pam.d/" + unrelated), "someone's file\n")
+        gone = subprocess.Popen(["true"])  # a pid that no longer runs
+        gone.wait()
+        write(t.p(f"/etc/pam.d/.RINGFENCE-TMP-{gone.pid}-aB3dE6gH"), "half written\n")
+        alive = f".RINGFENCE-TMP-{os.getpid()}-aB3dE6gH"
+        write(t.p("/etc/pam.d/" + alive), "being written\n")
+        p = run(t.root, "disable", "pam", check_rc=0)
+        C.check(sorted(os.listdir(t.p("/etc/pam.d"))) == sorted([alive, unrelated, "system-auth"]),
+                "only the file, the live run's temporary file and the unrelated file left",
+                str(os.listdir(t.p("/etc/pam.d"))))
+        C.check(try_read(t.p(BACKUP + "/etc/pam.d/system-auth.ringfence-bak")) == b"old backup\n" and
+                try_read(t.p(BACKUP + "/etc/pam.d/password-auth.ringfence-bak")) == b"old password-auth backup\n",
+                "old backups moved to the backup directory", str(snapshot(t.root)))
+        C.check("moved the old backup" in p.stdout and "left by an interrupted run" in p.stdout, "says so",
+                p.stdout)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the file itself unchanged")
 
     C.current = "pam missing file"
     with Tree() as t:
@@ -562,6 +610,387 @@ def test_firewall():
 
 
 # ---------------------------------------------------------------------------
+# rootlinks: symbolic links under --root resolve inside the root, as after
+# chroot(2), at every level of every path ringfence reads or writes.
+#
+# A wrong resolution would edit this machine's own /etc. So the cases run in
+# a private mount namespace (the test re-executes itself under unshare -m)
+# where /etc and /var are overlays: whatever a case writes there lands in a
+# tmpfs upper layer that the test inspects and then throws away. The "host"
+# files a wrong resolution would reach are created in that overlay first.
+
+HOSTSIDE_DIRS = ("/etc", "/var")
+
+
+def tree_digest(top):
+    """{relative path: sha256 of a file / link target / 'dir' / 'other'}."""
+    import hashlib
+    out = {}
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            rel = p[len(top):]
+            if os.path.islink(p):
+                out[rel] = "-> " + os.readlink(p)
+            elif os.path.isdir(p):
+                out[rel] = "dir"
+            elif os.path.isfile(p):
+                with open(p, "rb") as f:
+                    out[rel] = hashlib.sha256(f.read()).hexdigest()
+            else:
+                out[rel] = "other"  # an overlay whiteout: a deletion
+    return out
+
+
+class Sandbox:
+    """Overlays on /etc and /var inside the private mount namespace."""
+
+    def __init__(self, base):
+        self.base = base
+        self.n = 0
+
+    def __enter__(self):
+        self.n += 1
+        self.layers = []
+        for d in HOSTSIDE_DIRS:
+            top = os.path.join(self.base, f"ov{self.n}{d.replace('/', '-')}")
+            upper, work = top + "/upper", top + "/work"
+            os.makedirs(upper)
+            os.makedirs(work)
+            subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                            f"lowerdir={d},upperdir={upper},workdir={work}", d], check=True)
+            self.layers.append((d, upper))
+        return self
+
+    def host_write(self, path, data, mode=0o644):
+        write(path, data, mode)
+
+    def changes(self):
+        return {d: tree_digest(u) for d, u in self.layers}
+
+    def __exit__(self, *a):
+        for d, _ in reversed(self.layers):
+            subprocess.run(["umount", "-l", d], check=False)
+
+
+def rl_case(sb, name, build, args, rc, host_setup=None, expect_err=(), after=None):
+    """One case: the 'host' files (in the overlay), the tree, the command, the checks."""
+    C.current = f"rootlinks {name}"
+    with sb:
+        if host_setup:
+            host_setup()
+        before = sb.changes()
+        with Tree() as t:
+            build(t)
+            p = run(t.root, *args, check_rc=rc)
+            changed = {d: sorted(k for k in set(before[d]) | set(v)
+                                 if before[d].get(k) != v.get(k))
+                       for d, v in sb.changes().items()}
+            changed = {d: v for d, v in changed.items() if v}
+            C.check(not changed, "this machine's /etc and /var untouched", f"changed: {changed}\n{p.stdout}{p.stderr}")
+            for e in expect_err:
+                C.check(e.replace("ROOT", t.root) in p.stderr, f"stderr has {e!r}", p.stderr)
+            if after:
+                after(t, p)
+
+
+def up(n=12):
+    return "../" * n
+
+
+@test("rootlinks")
+def test_rootlinks():
+    if not ARGS.sandboxed:
+        return run_sandboxed("rootlinks")
+    sb = Sandbox(ARGS.sandboxed)
+    pam_file = fixture("rhel7-system-auth")
+    loop = "too many levels of symbolic links"
+
+    def host_pam():
+        # What a resolution that leaves the tree would find and edit.
+        sb.host_write("/etc/pam.d/common-account", pam_file)
+        sb.host_write("/etc/pam.d/system-auth-ac", pam_file)
+        sb.host_write("/etc/alt-pam.d/common-account", pam_file)
+        sb.host_write("/etc/security/access.conf", fixture("access.conf"))
+
+    enable_ca = ["enable", "pam", "--file", "common-account"]
+
+    def no_pam_change(t, p):
+        for f in ("/etc/pam.d/common-account", "/etc/alt-pam.d/common-account"):
+            if os.path.isfile(t.p(f)) and not os.path.islink(t.p(f)):
+                C.check(try_read(t.p(f)) == pam_file, f"{f} in the tree unchanged")
+
+    # A link at each level of /etc/pam.d/common-account that points at this
+    # machine's path: inside the root, each one points at itself.
+    def etc_link(t):
+        shutil.rmtree(t.p("/etc"))
+        os.symlink("/etc", t.p("/etc"))
+    rl_case(sb, "ROOT/etc -> /etc", etc_link, enable_ca, 1, host_pam, ["ROOT/etc", loop])
+
+    def pamd_link(t):
+        os.makedirs(t.p("/etc"), exist_ok=True)
+        os.symlink("/etc/pam.d", t.p("/etc/pam.d"))
+    rl_case(sb, "ROOT/etc/pam.d -> /etc/pam.d", pamd_link, enable_ca, 1, host_pam, [loop])
+
+    def file_link(t):
+        os.makedirs(t.p("/etc/pam.d"))
+        os.symlink("/etc/pam.d/common-account", t.p("/etc/pam.d/common-account"))
+    rl_case(sb, "ROOT/etc/pam.d/common-account -> /etc/pam.d/common-account", file_link, enable_ca, 1, host_pam,
+            [loop])
+
+    # Relative links that climb with ../../..: ".." stops at the root.
+    def pamd_climb(t):
+        os.symlink(up() + "etc/pam.d", t.p("/etc/pam.d"))
+    rl_case(sb, "ROOT/etc/pam.d -> ../../../etc/pam.d", pamd_climb, enable_ca, 1, host_pam, [loop])
+
+    def file_climb(t):
+        os.makedirs(t.p("/etc/pam.d"))
+        os.symlink(up() + "etc/pam.d/common-account", t.p("/etc/pam.d/common-account"))
+    rl_case(sb, "ROOT/etc/pam.d/common-account -> ../../../etc/pam.d/common-account", file_climb, enable_ca, 1,
+            host_pam, [loop])
+
+    def link_loop(t):
+        os.makedirs(t.p("/etc/pam.d"))
+        os.symlink("loop-a", t.p("/etc/pam.d/common-account"))
+        os.symlink("loop-b", t.p("/etc/pam.d/loop-a"))
+        os.symlink("/etc/pam.d/common-account", t.p("/etc/pam.d/loop-b"))
+    rl_case(sb, "link loop", link_loop, enable_ca, 1, host_pam, [loop])
+
+    # Links that lead somewhere inside the root are followed there.
+    def edited(path, link=None):
+        def check(t, p):
+            C.check(MARKER.encode() in (try_read(t.p(path)) or b""), f"ROOT{path} edited", p.stdout + p.stderr)
+            C.check(try_read(t.p(BACKUP + path)) == pam_file, f"backup in ROOT{BACKUP}{path}")
+            if link:
+                C.check(os.path.islink(t.p(link)), f"ROOT{link} is still a link")
+        return check
+
+    def pamd_abs_inside(t):
+        write(t.p("/etc/alt-pam.d/common-account"), pam_file)
+        os.symlink("/etc/alt-pam.d", t.p("/etc/pam.d"))
+    rl_case(sb, "ROOT/etc/pam.d -> /etc/alt-pam.d (in the root)", pamd_abs_inside, enable_ca, 0, host_pam,
+            after=edited("/etc/alt-pam.d/common-account", "/etc/pam.d"))
+
+    def pamd_climb_inside(t):
+        write(t.p("/etc/alt-pam.d/common-account"), pam_file)
+        os.symlink(up() + "etc/alt-pam.d", t.p("/etc/pam.d"))
+    rl_case(sb, "ROOT/etc/pam.d -> ../../../etc/alt-pam.d (in the root)", pamd_climb_inside, enable_ca, 0,
+            host_pam, after=edited("/etc/alt-pam.d/common-account", "/etc/pam.d"))
+
+    def etc_abs_inside(t):
+        write(t.p("/sysimage/etc/pam.d/common-account"), pam_file)
+        write(t.p("/sysimage/etc/security/access.conf"), fixture("access.conf"))
+        shutil.rmtree(t.p("/etc"))
+        os.symlink("/sysimage/etc", t.p("/etc"))
+    rl_case(sb, "ROOT/etc -> /sysimage/etc (in the root)", etc_abs_inside, enable_ca, 0, host_pam,
+            after=edited("/sysimage/etc/pam.d/common-account", "/etc"))
+
+    def dotdot_after_link(t):
+        # ".." in a target is taken from the directory the link is in.
+        write(t.p("/data/pam-files/ca"), pam_file)
+        os.makedirs(t.p("/data/pam"))
+        os.symlink("/data/pam", t.p("/etc/pam.d"))
+        os.symlink("../pam-files/ca", t.p("/data/pam/common-account"))
+    rl_case(sb, "ROOT/etc/pam.d -> /data/pam, common-account -> ../pam-files/ca", dotdot_after_link, enable_ca, 0,
+            host_pam, after=edited("/data/pam-files/ca", "/data/pam/common-account"))
+
+    # authselect / authconfig: system-auth -> system-auth-ac inside the tree.
+    for target in ("system-auth-ac", "/etc/pam.d/system-auth-ac"):
+        def authconfig(t, target=target):
+            write(t.p("/etc/pam.d/system-auth-ac"), pam_file)
+            os.symlink(target, t.p("/etc/pam.d/system-auth"))
+        rl_case(sb, f"ROOT/etc/pam.d/system-auth -> {target}", authconfig, ["enable", "pam"], 0, host_pam,
+                after=edited("/etc/pam.d/system-auth-ac", "/etc/pam.d/system-auth"))
+
+    # The backup directory is resolved inside the root too.
+    def var_link(t):
+        write(t.p("/etc/pam.d/common-account"), pam_file)
+        os.makedirs(t.p("/var"))
+        os.symlink("/var/lib", t.p("/var/lib"))
+    rl_case(sb, "ROOT/var/lib -> /var/lib", var_link, enable_ca, 3, host_pam, [loop, "nothing changed"],
+            after=no_pam_change)
+
+    def state_climb(t):
+        write(t.p("/etc/pam.d/common-account"), pam_file)
+        os.makedirs(t.p("/var/lib"))
+        os.symlink(up() + "srv/rf", t.p("/var/lib/ringfence"))
+    rl_case(sb, "ROOT/var/lib/ringfence -> ../../../srv/rf", state_climb, enable_ca, 0, host_pam,
+            after=lambda t, p: C.check(try_read(t.p("/srv/rf/backup/etc/pam.d/common-account")) == pam_file,
+                                       "backup in ROOT/srv/rf/backup", str(snapshot(t.root))))
+
+    # status reads through the same resolution.
+    def host_enabled():
+        host_pam()
+        sb.host_write("/etc/pam.d/system-auth", pam_file.replace(
+            b"account     required      pam_unix.so\n",
+            b"account     required      pam_ringfence.so\naccount     required      pam_unix.so\n"))
+    rl_case(sb, "status with ROOT/etc -> /etc", etc_link, ["status"], 0, host_enabled,
+            after=lambda t, p: C.check("pam:      not enabled (system-auth missing or unreadable" in p.stdout,
+                                       "status does not read this machine's files", p.stdout))
+
+    # enable wrap: the drop-in and its directory.
+    def host_systemd():
+        host_pam()
+        sb.host_write("/etc/systemd/system/.keep", "")
+        sb.host_write("/etc/hosts.allow", "vmware-hostd: 192.168.10.0/24\n")
+        sb.host_write("/etc/hosts.deny", "vmware-hostd: ALL\n")
+
+    def wrap_link(t):
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), fixture("vmware-hostd.service"))
+        write(t.p("/etc/hosts.allow"), "vmware-hostd: 192.168.10.0/24\n")
+        write(t.p("/etc/hosts.deny"), "vmware-hostd: ALL\n")
+        os.symlink("/etc/systemd", t.p("/etc/systemd"))
+    rl_case(sb, "enable wrap, ROOT/etc/systemd -> /etc/systemd", wrap_link,
+            ["--init", "systemd", "enable", "wrap", "vmware-hostd"], 1, host_systemd, [loop])
+
+    def wrap_inside(t):
+        write(t.p("/usr/lib/systemd/system/vmware-hostd.service"), fixture("vmware-hostd.service"))
+        write(t.p("/etc/hosts.allow"), "vmware-hostd: 192.168.10.0/24\n")
+        write(t.p("/etc/hosts.deny"), "vmware-hostd: ALL\n")
+        os.makedirs(t.p("/sysimage/etc/systemd/system"))
+        os.symlink(up() + "sysimage/etc/systemd", t.p("/etc/systemd"))
+    rl_case(sb, "enable wrap, ROOT/etc/systemd -> ../../../sysimage/etc/systemd", wrap_inside,
+            ["--init", "systemd", "enable", "wrap", "vmware-hostd"], 0, host_systemd,
+            after=lambda t, p: C.check(os.path.isfile(t.p("/sysimage" + DROPIN)), "drop-in in the tree",
+                                       str(snapshot(t.root))))
+
+    # enable firewall: the .wants link, the policy handed to the checker.
+    fw = ["--init", "systemd", "enable", "firewall", "--firewall-program", ARGS.fake_firewall]
+
+    def host_fw():
+        host_systemd()
+        sb.host_write("/etc/ringfence/firewall.conf", "# this machine's policy\n")
+
+    def fw_tree_in(t):
+        write(t.p("/etc/ringfence/firewall.conf"), "# a policy\n")
+        write(t.p("/usr/lib/systemd/system/ringfence-firewall.service"),
+              boot_file("systemd/ringfence-firewall.service", "ringfence-firewall.service"))
+
+    def fw_systemd_link(t):
+        fw_tree_in(t)
+        os.makedirs(t.p("/etc/systemd"))
+        os.symlink("/etc/systemd/system", t.p("/etc/systemd/system"))
+    rl_case(sb, "enable firewall, ROOT/etc/systemd/system -> /etc/systemd/system", fw_systemd_link, fw, 3, host_fw,
+            [loop])
+
+    def fw_policy_link(t):
+        fw_tree_in(t)
+        shutil.rmtree(t.p("/etc/ringfence"))
+        os.symlink("/etc/ringfence", t.p("/etc/ringfence"))
+    rl_case(sb, "enable firewall, ROOT/etc/ringfence -> /etc/ringfence", fw_policy_link, fw, 1, host_fw, [loop])
+
+    def sysv_link(t):
+        write(t.p("/etc/ringfence/firewall.conf"), "# a policy\n")
+        write(t.p("/etc/alt-rc.d/init.d/ringfence-firewall"),
+              boot_file("init.d/ringfence-firewall", "ringfence-firewall.init"), 0o755)
+        os.symlink(up() + "etc/alt-rc.d", t.p("/etc/rc.d"))
+
+    def host_sysv():
+        host_fw()
+        sb.host_write("/etc/alt-rc.d/init.d/ringfence-firewall",
+                      boot_file("init.d/ringfence-firewall", "ringfence-firewall.init"), 0o755)
+    rl_case(sb, "enable firewall (SysV), ROOT/etc/rc.d -> ../../../etc/alt-rc.d", sysv_link,
+            ["--init", "sysv", "enable", "firewall", "--firewall-program", ARGS.fake_firewall], 0, host_sysv,
+            after=lambda t, p: C.check(os.path.islink(t.p("/etc/alt-rc.d/rc3.d/S08ringfence-firewall")),
+                                       "rc3.d link in the tree", str(snapshot(t.root))))
+
+
+# ---------------------------------------------------------------------------
+# interrupted: `enable pam` killed between writing and renaming (strace
+# injects SIGKILL at the rename or the link); /etc/pam.d must hold nothing
+# that libpam could load as a service, and the next run cleans up.
+
+@test("interrupted")
+def test_interrupted():
+    strace = shutil.which("strace")
+    if strace is None or subprocess.run([strace, "-f", "-qq", "-o", "/dev/null", "true"],
+                                        capture_output=True).returncode != 0:
+        print("skipped interrupted: strace missing or not permitted here")
+        return 77
+    orig = fixture("rhel7-system-auth")
+
+    def killed(t, syscalls, when):
+        cmd = [strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscalls,
+               "-e", f"inject={syscalls}:signal=KILL:when={when}", ARGS.ringfence, "--root", t.root, "enable", "pam"]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    def pamd(t):
+        return sorted(os.listdir(t.p("/etc/pam.d")))
+
+    # The first rename is the backup's, the second the PAM file's.
+    for when, what in ((1, "the backup"), (2, "the PAM file")):
+        C.current = f"interrupted at the rename of {what}"
+        with Tree() as t:
+            write(t.p("/etc/pam.d/system-auth"), orig)
+            p = killed(t, "rename,renameat,renameat2", when)
+            C.check(p.returncode == 128 + 9 or p.returncode == -9, f"killed (exit status {p.returncode})",
+                    p.stdout + p.stderr)
+            C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the PAM file is still the old one")
+            left = [n for n in pamd(t) if n != "system-auth"]
+            # libpam lowercases the service name (pam_start, pam_set_item):
+            # a file name with a capital letter is never read as a service.
+            C.check(all(n.startswith(".") and n != n.lower() for n in left),
+                    "nothing left that libpam could read as a service or /etc/pam.d/* would list", str(left))
+            p = run(t.root, "enable", "pam", check_rc=0)
+            C.check(pamd(t) == ["system-auth"], "the next run removed what was left", str(pamd(t)))
+            C.check(MARKER.encode() in read(t.p("/etc/pam.d/system-auth")), "the next run enabled")
+            bdir = t.p(BACKUP + "/etc/pam.d")
+            C.check(os.path.isdir(bdir) and sorted(os.listdir(bdir)) == ["system-auth"],
+                    "nothing left in the backup directory either", str(snapshot(t.root)))
+            C.check(try_read(t.p(BACKUP + "/etc/pam.d/system-auth")) == orig, "backup holds the original")
+
+    # Killed while the new content is still an unnamed file: nothing at all.
+    C.current = "interrupted before the link"
+    with Tree() as t:
+        write(t.p("/etc/pam.d/system-auth"), orig)
+        p = killed(t, "link,linkat", 2)
+        C.check(p.returncode == 128 + 9 or p.returncode == -9, f"killed (exit status {p.returncode})",
+                p.stdout + p.stderr)
+        C.check(read(t.p("/etc/pam.d/system-auth")) == orig, "the PAM file is still the old one")
+        C.check(pamd(t) == ["system-auth"], "no file added to /etc/pam.d", str(pamd(t)))
+
+
+def digest_host_pamd():
+    return tree_digest("/etc/pam.d") if os.path.isdir("/etc/pam.d") else {}
+
+
+def run_sandboxed(group):
+    """Runs `group` again in a private mount namespace; exit 77 when none can be made."""
+    C.current = f"{group} (sandboxed)"
+    base = tempfile.mkdtemp(prefix="ringfence-cli-ns-")
+    try:
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            print(f"skipped {group}: no unshare(1)")
+            return 77
+        cmd = [unshare, "-m", "--propagation", "private"]
+        if os.geteuid() != 0:
+            cmd.insert(1, "-r")
+        script = ("mount -t tmpfs tmpfs \"$1\" && shift && exec \"$@\"")
+        me = [sys.executable, os.path.abspath(__file__), "--ringfence", ARGS.ringfence, "--fixtures", ARGS.fixtures,
+              "--fake-firewall", ARGS.fake_firewall, "--sbindir", ARGS.sbindir, "--sandboxed", base, group]
+        # What Sandbox does: overlays on /etc and /var, files written in them
+        # (in a user namespace, copying up root's directories can fail).
+        probe = ("mount -t tmpfs tmpfs \"$0\" && for d in etc var; do mkdir \"$0/u$d\" \"$0/w$d\" && "
+                 "mount -t overlay overlay -o lowerdir=/$d,upperdir=\"$0/u$d\",workdir=\"$0/w$d\" /$d || exit 1; "
+                 "done && mkdir -p /etc/pam.d /var/lib && : > /etc/pam.d/probe && : > /var/lib/probe")
+        p = subprocess.run(cmd + ["sh", "-c", probe, base], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"skipped {group}: cannot make a mount namespace with writable overlays on /etc and /var here: "
+                  f"{p.stderr.strip()}")
+            return 77
+        before = digest_host_pamd()
+        p = subprocess.run(cmd + ["sh", "-c", script, "sh", base] + me, capture_output=True, text=True, timeout=300)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        C.check(p.returncode == 0, f"sandboxed run passed (exit status {p.returncode})")
+        C.check(digest_host_pamd() == before, "this machine's /etc/pam.d unchanged (sha256 of every file)")
+    finally:
+        os.rmdir(base)
+    return None
+
+
+# ---------------------------------------------------------------------------
 # status and usage
 
 @test("status")
@@ -610,17 +1039,25 @@ def main():
     ap.add_argument("--fake-firewall", required=True)
     ap.add_argument("--sbindir", required=True)
     ap.add_argument("--real-firewall", default="")
+    ap.add_argument("--sandboxed", default="", help=argparse.SUPPRESS)  # inside the namespace: its tmpfs
     ap.add_argument("groups", nargs="*")
     ARGS = ap.parse_args()
     for k in ("ringfence", "fixtures", "fake_firewall", "real_firewall"):
         if getattr(ARGS, k):
             setattr(ARGS, k, os.path.abspath(getattr(ARGS, k)))
-    tests = [test_usage, test_pam, test_wrap, test_firewall, test_status]
+    if ARGS.sandboxed:
+        tempfile.tempdir = ARGS.sandboxed  # the namespace's own tmpfs, whatever TMPDIR says
+    tests = [test_usage, test_pam, test_wrap, test_firewall, test_status, test_rootlinks, test_interrupted]
+    skipped = False
     for fn in tests:
         if ARGS.groups and fn.test_name not in ARGS.groups:
             continue
-        fn()
+        if not ARGS.groups and fn.test_name in ("rootlinks", "interrupted"):
+            continue  # their own ctest tests (a mount namespace, strace)
+        skipped = fn() == 77 or skipped
     total = C.passed + len(C.failed)
+    if skipped and total == 0:
+        return 77
     print(f"ringfence cli: {C.passed} of {total} checks passed, {len(C.failed)} failed")
     return 1 if C.failed else 0
 
