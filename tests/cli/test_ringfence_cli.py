@@ -251,6 +251,19 @@ def test_pam():
         write(t.p("/etc/security/access.d/10-x.conf"), "+ : root\n")
     pam_refusal("rhel7-system-auth", 1, ["ROOT/etc/security/access.d/10-x.conf:1:"], setup=broken_dropin)
 
+    # A drop-in whose name begins with a dot is skipped (as pam_access's
+    # glob): enabling goes ahead, with a warning that its rules do nothing.
+    C.current = "pam dot-named drop-in"
+    with Tree() as t:
+        write(t.p("/etc/pam.d/system-auth"), fixture("rhel7-system-auth"))
+        write(t.p("/etc/security/access.d/.deny.conf"), "- : ALL : ALL\n")
+        write(t.p("/etc/security/access.d/10-ok.conf"), "+ : root : ALL\n")
+        p = run(t.root, "enable", "pam", check_rc=0)
+        want = t.p("/etc/security/access.d/.deny.conf") + ": warning: ignored: drop-ins whose names begin with '.'"
+        C.check(want in p.stderr, "warning names the dot-named drop-in", p.stderr)
+        C.check("rename it without the leading dot" in p.stderr, "hint says what to do", p.stderr)
+        C.check("10-ok.conf" not in p.stderr, "no warning for an ordinary drop-in", p.stderr)
+
     def writable_policy(t):
         os.chmod(t.p("/etc/security/access.conf"), 0o666)
     pam_refusal("rhel7-system-auth", 1, ["access.conf"], setup=writable_policy)
