@@ -158,6 +158,52 @@ std::optional<Protocol> parse_protocol(std::string_view s) {
     return std::nullopt;
 }
 
+// Levenshtein distance, case-insensitive, for "did you mean" (names are short).
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// Names admins type for well-known services, with the port they mean.
+struct WellKnown {
+    const char* name;
+    Protocol protocol;
+    uint16_t port;
+};
+constexpr WellKnown kWellKnown[] = {
+    {"ssh", Protocol::tcp, 22},      {"http", Protocol::tcp, 80},    {"https", Protocol::tcp, 443},
+    {"snmp", Protocol::udp, 161},    {"ntp", Protocol::udp, 123},    {"dns", Protocol::udp, 53},
+    {"domain", Protocol::udp, 53},   {"syslog", Protocol::udp, 514}, {"iscsi", Protocol::tcp, 3260},
+    {"cim", Protocol::tcp, 5989},    {"wbem", Protocol::tcp, 5989},  {"slp", Protocol::udp, 427},
+    {"authd", Protocol::tcp, 902},   {"vmware-authd", Protocol::tcp, 902},
+};
+
+bool spec_has_port(const PortSpec& spec, Protocol protocol, uint16_t port) {
+    if (spec.protocol != protocol) {
+        return false;
+    }
+    for (const PortRange& r : spec.ports) {
+        if (r.lo <= port && port <= r.hi) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string dirname_of(const std::string& path) {
     size_t slash = path.rfind('/');
     if (slash == std::string::npos) {
@@ -204,6 +250,45 @@ private:
     }
     size_t end_col() const { return line_->size(); }
     std::string quoted(const Word& w) const { return "'" + core::escape_for_log(std::string(w.text), 60) + "'"; }
+
+    // "did you mean": the same name in another case, a defined service
+    // that holds the well-known port of the name typed ("ssh" -> the
+    // service with tcp/22), or a defined name one or two edits away.
+    std::string unknown_service_hint(std::string_view name) const {
+        for (const Service& s : policy_->services_) {
+            if (iequals(s.name, name)) {
+                return "service names are case-sensitive: did you mean '" + s.name + "'?";
+            }
+        }
+        for (const WellKnown& k : kWellKnown) {
+            if (!iequals(k.name, name)) {
+                continue;
+            }
+            std::string port = std::string(protocol_name(k.protocol)) + "/" + std::to_string(k.port);
+            for (const Service& s : policy_->services_) {
+                for (const PortSpec& spec : s.specs) {
+                    if (spec_has_port(spec, k.protocol, k.port)) {
+                        return "did you mean '" + s.name + "' (" + port + ")? Or define it: service " +
+                               std::string(name) + " " + port;
+                    }
+                }
+            }
+            return "define it first: service " + std::string(name) + " " + port;
+        }
+        const Service* best = nullptr;
+        size_t best_distance = 3;
+        for (const Service& s : policy_->services_) {
+            size_t d = edit_distance(s.name, name);
+            if (d < best_distance) {
+                best = &s;
+                best_distance = d;
+            }
+        }
+        if (best != nullptr && name.size() > best_distance + 1) {
+            return "did you mean '" + best->name + "'?";
+        }
+        return "define it first: service " + std::string(name) + " tcp/PORT";
+    }
 
     void statement(const std::vector<Word>& w) {
         if (w.empty()) {
@@ -599,13 +684,7 @@ private:
                       std::string("write '") + peer_kw + "' before addresses");
                 return;
             }
-            std::string hint = "define it first: service " + std::string(t.text) + " tcp/PORT";
-            for (const Service& s : policy_->services_) {
-                if (iequals(s.name, t.text)) {
-                    hint = "service names are case-sensitive: did you mean '" + s.name + "'?";
-                }
-            }
-            error(t, "unknown service " + quoted(t), hint);
+            error(t, "unknown service " + quoted(t), unknown_service_hint(t.text));
             return;
         }
         if (saw_all && rule.targets.size() > 1) {
