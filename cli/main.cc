@@ -13,10 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-
-#ifndef RINGFENCE_VERSION
-#define RINGFENCE_VERSION "0"
-#endif
+#include "core/program.h"
 
 namespace {
 
@@ -48,7 +45,7 @@ const char kUsageText[] =
     "3 failed (see the message), 4 must be done by hand (the steps are printed).\n";
 
 int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "ringfence: %s\n%s", msg.c_str(), kUsageText);
+    ringfence::core::usage_error("ringfence", msg);
     return kUsage;
 }
 
@@ -92,7 +89,7 @@ int main(int argc, char** argv) {
             return kOk;
         }
         if (a == "--version") {
-            std::printf("ringfence %s\n", RINGFENCE_VERSION);
+            ringfence::core::print_version("ringfence");
             return kOk;
         }
         if (a == "-q" || a == "--quiet") {

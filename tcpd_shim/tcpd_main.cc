@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
@@ -358,10 +359,24 @@ int main(int argc, char** argv) {
     std::string base = arg0.substr(arg0.rfind('/') == std::string::npos ? 0 : arg0.rfind('/') + 1);
     std::string path = !arg0.empty() && arg0[0] == '/' ? arg0 : std::string(RINGFENCE_REAL_DAEMON_DIR) + "/" + arg0;
     if (base.empty() || base == "ringfence-tcpd" || base == "tcpd") {
-        std::fprintf(stderr,
-                     "ringfence-tcpd: run me with argv[0] set to the real daemon, as tcpd: for example xinetd's\n"
-                     "  flags = NAMEINARGS, server = /usr/sbin/ringfence-tcpd, server_args = /usr/sbin/DAEMON ARGS\n");
-        return 2;
+        // Run by hand, not by inetd: the arguments are ours, not a daemon's.
+        static const char kUsage[] =
+            "usage: (from inetd or xinetd) ringfence-tcpd with argv[0] set to the real daemon, as tcpd:\n"
+            "  xinetd: flags = NAMEINARGS, server = /usr/sbin/ringfence-tcpd,\n"
+            "          server_args = /usr/sbin/DAEMON ARGS\n"
+            "Checks the client on fd 0 against /etc/hosts.allow and /etc/hosts.deny, logs, and\n"
+            "runs DAEMON when it is allowed. See ringfence-tcpd(8).\n";
+        if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+            ringfence::core::print_version("ringfence-tcpd");
+            return 0;
+        }
+        return ringfence::core::usage_error("ringfence-tcpd",
+                                            "run me with argv[0] set to the real daemon (xinetd: flags = "
+                                            "NAMEINARGS, server_args = /usr/sbin/DAEMON ARGS)");
     }
     openlog(base.c_str(), LOG_PID, RINGFENCE_TCPD_FACILITY);
 

@@ -9,6 +9,7 @@
 //     -i  accepted for compatibility; inetd.conf is not consulted
 //     -v  list every rule with the access it gives
 // Exit status: 0 clean (warnings allowed), 1 errors, 2 usage.
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
 namespace {
@@ -318,10 +320,18 @@ void print_rule(const tcpd::Rule& r) {
     std::printf("\n");
 }
 
-int usage() {
-    std::fprintf(stderr, "usage: ringfence-tcpdchk [-a] [-d] [-i inet_conf] [-v]\n");
-    return 2;
-}
+const char kProgram[] = "ringfence-tcpdchk";
+const char kUsage[] =
+    "usage: ringfence-tcpdchk [-a] [-d] [-i inet_conf] [-v]\n"
+    "Checks /etc/hosts.allow and /etc/hosts.deny: errors (rules that refuse at run time)\n"
+    "and warnings (legal but likely wrong), as file:line:col with a hint.\n"
+    "  -a  report hosts.allow rules that allow without an explicit 'allow'\n"
+    "  -d  use hosts.allow and hosts.deny in the current directory\n"
+    "  -i  accepted for compatibility; inetd.conf is not consulted\n"
+    "  -v  list every rule with the access it gives\n"
+    "  -h, --help     this text\n"
+    "  --version      the version\n"
+    "Exit status: 0 clean (warnings allowed), 1 errors, 2 usage.\n";
 
 }  // namespace
 
@@ -329,9 +339,18 @@ int main(int argc, char** argv) {
     bool implicit_allow = false;
     bool here = false;
     bool verbose = false;
+    static const struct option long_opts[] = {
+        {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
+    opterr = 0;  // our own one-line messages
     int opt;
-    while ((opt = getopt(argc, argv, "adi:v")) != -1) {
+    while ((opt = getopt_long(argc, argv, "adi:vh", long_opts, nullptr)) != -1) {
         switch (opt) {
+            case 'h':
+                std::fputs(kUsage, stdout);
+                return 0;
+            case 'V':
+                ringfence::core::print_version(kProgram);
+                return 0;
             case 'a':
                 implicit_allow = true;
                 break;
@@ -344,11 +363,13 @@ int main(int argc, char** argv) {
                 verbose = true;
                 break;
             default:
-                return usage();
+                return ringfence::core::usage_error(kProgram,
+                                                    ringfence::core::option_error(argv[optind - 1], optopt, "adi:vh"));
         }
     }
     if (optind != argc) {
-        return usage();
+        return ringfence::core::usage_error(kProgram, "unexpected argument '" +
+                                                          ringfence::core::escape_for_log(argv[optind]) + "'");
     }
     const std::string allow_path = here ? "hosts.allow" : "/etc/hosts.allow";
     const std::string deny_path = here ? "hosts.deny" : "/etc/hosts.deny";
@@ -384,6 +405,11 @@ int main(int argc, char** argv) {
     }
     for (const Diagnostic& d : diags) {
         std::fputs(d.full().c_str(), stdout);
+    }
+    if (!allow.exists && !deny.exists) {
+        // Same decision as libwrap (every client allowed), but said.
+        std::printf("note: neither %s nor %s exists: every client is allowed\n", allow_path.c_str(),
+                    deny_path.c_str());
     }
     return ringfence::core::has_errors(diags) ? 1 : 0;
 }

@@ -10,6 +10,9 @@
 //     the exact request: no DNS, ident or netgroup lookup at all.
 // Exit status: 0 (whatever the verdict, as tcpdmatch), 2 usage or lookup error.
 #include <getopt.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
@@ -70,13 +74,25 @@ void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lo
     std::printf("access:   %s\n", d.verdict == tcpd::Verdict::allow ? "granted" : "denied");
 }
 
-int usage() {
-    std::fprintf(stderr,
-                 "usage: ringfence-tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host\n"
-                 "       ringfence-tcpdmatch [-d] --addr ADDR [--name NAME] [--user USER] [--port PORT] "
-                 "daemon[@host]\n");
-    return 2;
-}
+const char kProgram[] = "ringfence-tcpdmatch";
+const char kOptString[] = "di:h";
+const char kUsage[] =
+    "usage: ringfence-tcpdmatch [-d] [-i inet_conf] daemon[@host] [user@]host\n"
+    "       ringfence-tcpdmatch [-d] --addr ADDR [--name NAME] [--user USER] [--port PORT] daemon[@host]\n"
+    "Predicts how /etc/hosts.allow and /etc/hosts.deny answer one request and names the\n"
+    "deciding rule. Options may come before or after the operands.\n"
+    "  -d             use hosts.allow and hosts.deny in the current directory\n"
+    "  -i inet_conf   accepted for compatibility; inetd.conf is not consulted\n"
+    "  host           an address (its name counts as unknown, as tcpdmatch), unknown,\n"
+    "                 paranoid, or a host name (each of its addresses is checked)\n"
+    "  --addr ADDR    the exact request: no DNS, ident or netgroup lookup at all, with\n"
+    "  --name NAME    the client's verified host name, --user USER its ident user and\n"
+    "  --port PORT    the server port\n"
+    "  -h, --help     this text\n"
+    "  --version      the version\n"
+    "Exit status: 0 (whatever the verdict, as tcpdmatch), 2 usage or lookup error.\n";
+
+int usage_error(const std::string& message) { return ringfence::core::usage_error(kProgram, message); }
 
 }  // namespace
 
@@ -87,9 +103,12 @@ int main(int argc, char** argv) {
     static const struct option long_opts[] = {
         {"addr", required_argument, nullptr, 'A'}, {"name", required_argument, nullptr, 'N'},
         {"user", required_argument, nullptr, 'U'}, {"port", required_argument, nullptr, 'P'},
-        {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
+        {"help", no_argument, nullptr, 'h'},       {"version", no_argument, nullptr, 'V'},
+        {nullptr, 0, nullptr, 0}};
+    // Options anywhere, as glibc's tcpdmatch (GNU getopt permutes).
+    opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+di:", long_opts, nullptr)) != -1) {
+    while ((opt = getopt_long(argc, argv, kOptString, long_opts, nullptr)) != -1) {
         switch (opt) {
             case 'd':
                 here = true;
@@ -109,26 +128,35 @@ int main(int argc, char** argv) {
                 char* end = nullptr;
                 long v = std::strtol(optarg, &end, 10);
                 if (*optarg == '\0' || *end != '\0' || v < 0 || v > 65535) {
-                    std::fprintf(stderr, "ringfence-tcpdmatch: bad port '%s'\n", escape_for_log(optarg).c_str());
-                    return 2;
+                    return usage_error("--port '" + escape_for_log(optarg) + "' is not a port number (0 to 65535)");
                 }
                 port = static_cast<uint16_t>(v);
                 break;
             }
             case 'h':
-                usage();
+                std::fputs(kUsage, stdout);
+                return 0;
+            case 'V':
+                ringfence::core::print_version(kProgram);
                 return 0;
             default:
-                return usage();
+                return usage_error(ringfence::core::option_error(argv[optind - 1], optopt, kOptString));
         }
     }
     const bool exact = addr.has_value();
     if ((name || user || port) && !exact) {
-        std::fprintf(stderr, "ringfence-tcpdmatch: --name, --user and --port go with --addr\n");
-        return usage();
+        return usage_error("--name, --user and --port go with --addr");
     }
-    if (argc - optind != (exact ? 1 : 2)) {
-        return usage();
+    int operands = argc - optind;
+    if (operands != (exact ? 1 : 2)) {
+        if (exact) {
+            return usage_error(operands == 0 ? "missing daemon[@host]"
+                                             : "with --addr, give only daemon[@host] (the client is --addr)");
+        }
+        return usage_error(operands == 0   ? "missing daemon[@host] and [user@]host"
+                           : operands == 1 ? "missing the client: [user@]host after '" +
+                                                 escape_for_log(argv[optind]) + "'"
+                                           : "too many arguments: expected daemon[@host] [user@]host");
     }
 
     std::string daemon = argv[optind];
@@ -138,12 +166,18 @@ int main(int argc, char** argv) {
         daemon.resize(at);
     }
     if (daemon.empty() || (server_host && server_host->empty())) {
-        return usage();
+        return usage_error("'" + escape_for_log(argv[optind]) + "' is not daemon[@host]: a part is empty");
     }
 
     ringfence::core::Diagnostics diags;
-    auto policy = tcpd::Policy::load(here ? "hosts.allow" : "/etc/hosts.allow",
-                                     here ? "hosts.deny" : "/etc/hosts.deny", &diags);
+    const char* allow_path = here ? "hosts.allow" : "/etc/hosts.allow";
+    const char* deny_path = here ? "hosts.deny" : "/etc/hosts.deny";
+    auto policy = tcpd::Policy::load(allow_path, deny_path, &diags);
+    struct stat st;
+    if (lstat(allow_path, &st) != 0 && errno == ENOENT && lstat(deny_path, &st) != 0 && errno == ENOENT) {
+        // Same decision as libwrap (granted), but said.
+        std::printf("note: neither %s nor %s exists: every client is granted\n", allow_path, deny_path);
+    }
     for (const auto& d : diags) {
         if (d.severity == ringfence::core::Severity::error) {
             std::fprintf(stderr, "%s\n", d.one_line().c_str());
@@ -205,7 +239,7 @@ int main(int argc, char** argv) {
         client = client.substr(at + 1);
     }
     if (client.empty()) {
-        return usage();
+        return usage_error("'" + escape_for_log(argv[optind + 1]) + "' is not [user@]host: the host is empty");
     }
     if (auto a = IpAddress::parse(client)) {
         // As tcpdmatch: an address alone means "the name lookup failed".

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
 #ifndef RINGFENCE_PRELOAD_INSTALL_PATH
@@ -25,14 +26,20 @@ namespace {
 
 constexpr const char* kShimName = "libringfence-preload.so";
 
+constexpr const char* kProgram = "ringfence-wrap";
+
 void usage(FILE* out) {
     std::fprintf(out,
                  "usage: ringfence-wrap [--name DAEMON] [--allow FILE] [--deny FILE] -- PROGRAM [ARGS...]\n"
                  "  Runs PROGRAM with %s preloaded: every TCP connection it accepts is\n"
                  "  checked against hosts.allow / hosts.deny (default /etc/hosts.allow, /etc/hosts.deny)\n"
-                 "  under the daemon name DAEMON (default: the base name of PROGRAM).\n",
+                 "  under the daemon name DAEMON (default: the base name of PROGRAM).\n"
+                 "  Options go before PROGRAM: everything after it is PROGRAM's own.\n"
+                 "  -h, --help  this text;  --version  the version\n",
                  kShimName);
 }
+
+int usage_error(const std::string& message) { return core::usage_error(kProgram, message); }
 
 std::string base_name(const std::string& path) {
     size_t slash = path.rfind('/');
@@ -86,7 +93,7 @@ int parse_args(int argc, char** argv, Args* a) {
             size_t len = strlen(opt);
             if (arg == opt) {
                 if (i + 1 >= argc) {
-                    std::fprintf(stderr, "ringfence-wrap: %s needs an argument\n", opt);
+                    usage_error(std::string("option '") + opt + "' needs a value");
                     return false;
                 }
                 *out = argv[++i];
@@ -96,8 +103,7 @@ int parse_args(int argc, char** argv, Args* a) {
                 *out = arg.substr(len + 1);
                 return true;
             }
-            std::fprintf(stderr, "ringfence-wrap: unknown option %s\n", arg.c_str());
-            usage(stderr);
+            usage_error("unrecognized option '" + core::escape_for_log(arg) + "'");
             return false;
         };
         if (arg == "--") {
@@ -106,6 +112,10 @@ int parse_args(int argc, char** argv, Args* a) {
         }
         if (arg == "-h" || arg == "--help") {
             usage(stdout);
+            return 0;
+        }
+        if (arg == "--version") {
+            core::print_version(kProgram);
             return 0;
         }
         if (arg.compare(0, 6, "--name") == 0) {
@@ -121,17 +131,13 @@ int parse_args(int argc, char** argv, Args* a) {
                 return 2;
             }
         } else if (!arg.empty() && arg[0] == '-') {
-            std::fprintf(stderr, "ringfence-wrap: unknown option %s\n", arg.c_str());
-            usage(stderr);
-            return 2;
+            return usage_error("unrecognized option '" + core::escape_for_log(arg) + "'");
         } else {
             break;  // PROGRAM without "--"
         }
     }
     if (i >= argc) {
-        std::fprintf(stderr, "ringfence-wrap: no program to run\n");
-        usage(stderr);
-        return 2;
+        return usage_error("no program to run: ringfence-wrap [OPTIONS] -- PROGRAM [ARGS...]");
     }
     for (; i < argc; ++i) {
         a->program.push_back(argv[i]);
