@@ -109,7 +109,7 @@ def write(path, text, mode=0o644):
 # ------------------------------------------------------------------ sections
 
 SEED_000 = """\
-# Access.conf (seed 000; the article's addresses were lost, these stand in)
+# access.conf of the classic ESX recipe (its addresses were lost, these stand in)
 + : root : crond console tty1 tty2 tty3 tty3 tty5 tty6
 + : root : 192.168.1.10
 + : @vmadmins EXCEPT badadmin : ALL
@@ -119,8 +119,8 @@ SEED_000 = """\
 """
 
 
-def t_seed000(w, c):
-    """Seed 000's recipe, with atgroup: @vmadmins is the UNIX group."""
+def t_recipe(w, c):
+    """The classic ESX recipe, with atgroup: @vmadmins is the UNIX group."""
     w.clear_security()
     write(SEC + "/access.conf", SEED_000)
     recipe = w.service(w.env.ours, ["atgroup"], stack="recipe")
@@ -611,7 +611,7 @@ def t_stock_syntax(w, c):
 
 
 SECTIONS = [
-    ("seed000", t_seed000),
+    ("recipe", t_recipe),
     ("user_unknown", t_user_unknown),
     ("dropins", t_dropins),
     ("accessfile", t_accessfile),

@@ -290,7 +290,7 @@ def service_text(module, options, stack="plain", permit=None):
         return "".join("%-8s required %s %s\n" % (t, module, args)
                        for t in ("auth", "account", "password", "session"))
     if stack == "recipe":
-        # Seed 000: account [default=bad success=ok user_unknown=ignore] pam_access.so
+        # The classic recipe: account [default=bad success=ok user_unknown=ignore] pam_access.so
         return ("account [default=bad success=ok user_unknown=ignore] %s %s\n"
                 "account required %s\n" % (module, args, permit))
     raise ValueError(stack)

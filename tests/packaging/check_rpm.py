@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Packaging tests of the ringfence RPM (issue 5), run by `make rpm-check`.
+"""Packaging tests of the ringfence RPM, run by `make rpm-check`.
 
   check_rpm.py lint      --topdir DIR --srcdir DIR
   check_rpm.py contents  --topdir DIR
@@ -13,7 +13,7 @@ firewall.conf.
 lint      rpmlint on the spec, the source and the binary RPM with
           rpm/rpmlint.toml: no errors; the warnings are printed (each one is
           explained in the spec's header comment).
-contents  the package as issue 5 says: file list, modes, owners,
+contents  the package as the spec promises: file list, modes, owners,
           %config(noreplace), nothing owned under /etc/security, /etc/pam.d,
           no hosts.allow/hosts.deny, no .la, scriptlets that leave PAM alone
           and never restart the firewall.

@@ -2,7 +2,7 @@
 // fake DNS: first match, ALL/LOCAL, users, groups (bare, (group), primary
 // gid), netgroups and atgroup, @@netgroup, user@host, EXCEPT, every kind of
 // origin, DNS at most once per decision and only when needed, time fields,
-// and the admin recipe of seed 000.
+// and the classic ESX admin recipe.
 #include <optional>
 #include <string>
 #include <vector>
@@ -438,7 +438,7 @@ void except_nesting(void**) {
             {remote("bob", "10.1.1.1"), A, 2},
             {on_tty("bob", "tty1"), A, 2},
         });
-    // Seed 000's line, with atgroup.
+    // The classic recipe's line, with atgroup.
     ParseOptions atgroup;
     atgroup.atgroup = true;
     run_rows("+ : @vmadmins EXCEPT badadmin : ALL\n",
@@ -731,10 +731,10 @@ void time_fields(void**) {
              pipe);
 }
 
-// Seed 000, the admin's recipe, with the origins that the article lost filled
+// The classic ESX admin recipe, with the origins that the article lost filled
 // in (192.168.1.10 for root's workstation, 192.168.1.20 for badadmin's) and
 // the module option atgroup so that @vmadmins is the UNIX group.
-const char* const kSeed000 =
+const char* const kClassicRecipe =
     "# Access.conf\n"
     "+ : root : crond console tty1 tty2 tty3 tty3 tty5 tty6\n"
     "+ : root : 192.168.1.10\n"
@@ -847,10 +847,10 @@ void unresolved_in_except_chains(void**) {
     }
 }
 
-void seed_000(void**) {
+void classic_recipe(void**) {
     ParseOptions atgroup;
     atgroup.atgroup = true;
-    run_rows(kSeed000,
+    run_rows(kClassicRecipe,
              {
                  {remote("root", "10.1.2.3"), D, 6},      // root from a remote host
                  {remote("root", "192.168.1.10"), A, 3},  // root from its one host
@@ -870,7 +870,7 @@ void seed_000(void**) {
              atgroup);
     // Without atgroup, @vmadmins is a netgroup that does not exist: the
     // admins are locked out, exactly as with stock pam_access.
-    run_rows(kSeed000,
+    run_rows(kClassicRecipe,
              {
                  {remote("alice", "10.1.2.3"), D, 7},
                  {remote("vpxuser", "10.0.0.50"), D, 7},
@@ -906,7 +906,7 @@ int main() {
         cmocka_unit_test(origin_v4_prefixes),   cmocka_unit_test(origin_addresses),
         cmocka_unit_test(origin_slash_zero),    cmocka_unit_test(origin_netgroups),
         cmocka_unit_test(dns_once_per_decision), cmocka_unit_test(dns_only_when_needed),
-        cmocka_unit_test(time_fields),          cmocka_unit_test(seed_000),
+        cmocka_unit_test(time_fields),          cmocka_unit_test(classic_recipe),
         cmocka_unit_test(unresolved_groups_fail_closed), cmocka_unit_test(group_lookups_per_decision),
         cmocka_unit_test(unresolved_in_except_chains),
     };
