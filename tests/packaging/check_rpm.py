@@ -213,8 +213,11 @@ def cmd_contents(a):
         sec = page.rsplit(".", 1)[1]
         c.check(any(p.startswith(f"{mandir}/man{sec}/{page}") for p in files),
                 f"man/{page} is packaged")
+    # %license goes to licensedir/NAME (RHEL) or NAME-VERSION (Debian's rpm).
     licensedir = macro("%{?_defaultlicensedir}%{!?_defaultlicensedir:/usr/share/licenses}")
-    has(f"{licensedir}/ringfence/LICENSE", "-rw-r--r--", "license (BSD-3-Clause)", flags="l")
+    license_file = next((p for p in files if p.startswith(licensedir + "/ringfence") and p.endswith("/LICENSE")),
+                        f"{licensedir}/ringfence/LICENSE")
+    has(license_file, "-rw-r--r--", "license (BSD-3-Clause)", flags="l")
     c.check(re.search(r"^License\s*:\s*BSD-3-Clause$", info, re.M) is not None, "License: BSD-3-Clause",
             re.search(r"^License.*$", info, re.M).group(0) if re.search(r"^License.*$", info, re.M) else "none")
     has(f"{unitdir}/ringfence-firewall.service", "-rw-r--r--", "systemd unit", flags="")
