@@ -21,6 +21,14 @@ DIST_TARBALL = $(RPM_TOPDIR)/SOURCES/ringfence-$(VERSION).tar.gz
 # one in root's home; on the RHEL family the check stays on.
 RPMBUILD_NODEPS ?= $(if $(shell command -v dpkg-query 2>/dev/null),--nodeps --dbpath $(RPM_TOPDIR)/rpmdb,)
 RPMBUILD = rpmbuild --define '_topdir $(RPM_TOPDIR)' $(RPMBUILD_NODEPS)
+# The configure and build of $(BUILD) print one line each; their output goes
+# to $(BUILD)/configure.log and build.log, shown when they fail or warn.
+# `make V=1` shows everything as it comes.
+V          ?=
+LOGGED      = $(if $(filter 1,$(V)),,@scripts/run-logged $(1) $(2))
+# make's "Entering directory" lines, for every directory of every cmake
+# build, say nothing here.
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all deps build check check-asan check-tsan fuzz fuzz-smoke demo bench install clean dist rpm rpm-check
 
@@ -30,10 +38,10 @@ deps:
 	@scripts/bootstrap-deps
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DRINGFENCE_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	$(call LOGGED,$(BUILD)/configure.log,"configuring $(BUILD)/") cmake -S . -B $(BUILD) -DRINGFENCE_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	$(call LOGGED,$(BUILD)/build.log,"building $(BUILD)/") cmake --build $(BUILD) -j $(JOBS)
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE packaging
@@ -72,7 +80,7 @@ fuzz-smoke fuzz: fuzz-build
 	tests/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 demo: build
-	scripts/demo $(BUILD)
+	@scripts/demo $(BUILD)
 
 bench: build
 	bench/run $(BUILD)
