@@ -43,14 +43,24 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	$(call LOGGED,$(BUILD)/build.log,"building $(BUILD)/") cmake --build $(BUILD) -j $(JOBS)
 
+# Every stage runs, even after one failed; each one's output is kept in
+# $(CHECK_LOGS)/, and the summary at the end (one row per stage, then
+# "N passed, N failed") fails if any stage did.
+CHECK_LOGS = $(BUILD)/check-logs
+STAGE      = scripts/check-stage
 check: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE packaging
-	$(MAKE) --no-print-directory check-asan
-	$(MAKE) --no-print-directory check-tsan
-	$(MAKE) --no-print-directory fuzz-smoke
+	@rm -rf $(CHECK_LOGS)
+	@$(STAGE) run $(CHECK_LOGS) ctest "$(BUILD)/, all but packaging" \
+	    'cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE packaging'
+	@$(STAGE) run $(CHECK_LOGS) asan "$(ASAN_BUILD)/, ASan+UBSan" '$(MAKE) check-asan'
+	@$(STAGE) run $(CHECK_LOGS) tsan "$(TSAN_BUILD)/, TSan, preload shim" '$(MAKE) check-tsan'
+	@$(STAGE) run $(CHECK_LOGS) fuzz "$(FUZZ_BUILD)/, libFuzzer smoke" '$(MAKE) fuzz-smoke'
 	@# Decided when it runs: bootstrap-deps may have installed rpmbuild just now.
-	@if command -v rpmbuild >/dev/null 2>&1; then $(MAKE) --no-print-directory rpm-check; \
-	 else echo "rpm-check skipped: rpmbuild not installed (Debian: rpm, RHEL: rpm-build)"; fi
+	@if command -v rpmbuild >/dev/null 2>&1; then \
+	   $(STAGE) run $(CHECK_LOGS) packaging "rpm-check, $(notdir $(RPM_TOPDIR))/" '$(MAKE) rpm-check'; \
+	 else $(STAGE) skip $(CHECK_LOGS) packaging "rpm-check, $(notdir $(RPM_TOPDIR))/" \
+	   "rpmbuild not installed (Debian: rpm, RHEL: rpm-build)"; fi
+	@$(STAGE) summary $(CHECK_LOGS) ctest asan tsan fuzz packaging
 
 # Unit and integration tests again under AddressSanitizer + UBSan.
 check-asan: deps
