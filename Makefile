@@ -21,6 +21,14 @@ DIST_TARBALL = $(RPM_TOPDIR)/SOURCES/ringfence-$(VERSION).tar.gz
 # one in root's home; on the RHEL family the check stays on.
 RPMBUILD_NODEPS ?= $(if $(shell command -v dpkg-query 2>/dev/null),--nodeps --dbpath $(RPM_TOPDIR)/rpmdb,)
 RPMBUILD = rpmbuild --define '_topdir $(RPM_TOPDIR)' $(RPMBUILD_NODEPS)
+# The configure and build of $(BUILD) print one line each; their output goes
+# to $(BUILD)/configure.log and build.log, shown when they fail or warn.
+# `make V=1` shows everything as it comes.
+V          ?=
+LOGGED      = $(if $(filter 1,$(V)),,@scripts/run-logged $(1) $(2))
+# make's "Entering directory" lines, for every directory of every cmake
+# build, say nothing here.
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all deps build check check-asan check-tsan fuzz fuzz-smoke demo bench install clean dist rpm rpm-check
 
@@ -30,19 +38,29 @@ deps:
 	@scripts/bootstrap-deps
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DRINGFENCE_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	$(call LOGGED,$(BUILD)/configure.log,"configuring $(BUILD)/") cmake -S . -B $(BUILD) -DRINGFENCE_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	$(call LOGGED,$(BUILD)/build.log,"building $(BUILD)/") cmake --build $(BUILD) -j $(JOBS)
 
+# Every stage runs, even after one failed; each one's output is kept in
+# $(CHECK_LOGS)/, and the summary at the end (one row per stage, then
+# "N passed, N failed") fails if any stage did.
+CHECK_LOGS = $(BUILD)/check-logs
+STAGE      = scripts/check-stage
 check: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE packaging
-	$(MAKE) --no-print-directory check-asan
-	$(MAKE) --no-print-directory check-tsan
-	$(MAKE) --no-print-directory fuzz-smoke
+	@rm -rf $(CHECK_LOGS)
+	@$(STAGE) run $(CHECK_LOGS) ctest "$(BUILD)/, all but packaging" \
+	    'cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE packaging'
+	@$(STAGE) run $(CHECK_LOGS) asan "$(ASAN_BUILD)/, ASan+UBSan" '$(MAKE) check-asan'
+	@$(STAGE) run $(CHECK_LOGS) tsan "$(TSAN_BUILD)/, TSan, preload shim" '$(MAKE) check-tsan'
+	@$(STAGE) run $(CHECK_LOGS) fuzz "$(FUZZ_BUILD)/, libFuzzer smoke" '$(MAKE) fuzz-smoke'
 	@# Decided when it runs: bootstrap-deps may have installed rpmbuild just now.
-	@if command -v rpmbuild >/dev/null 2>&1; then $(MAKE) --no-print-directory rpm-check; \
-	 else echo "rpm-check skipped: rpmbuild not installed (Debian: rpm, RHEL: rpm-build)"; fi
+	@if command -v rpmbuild >/dev/null 2>&1; then \
+	   $(STAGE) run $(CHECK_LOGS) packaging "rpm-check, $(notdir $(RPM_TOPDIR))/" '$(MAKE) rpm-check'; \
+	 else $(STAGE) skip $(CHECK_LOGS) packaging "rpm-check, $(notdir $(RPM_TOPDIR))/" \
+	   "rpmbuild not installed (Debian: rpm, RHEL: rpm-build)"; fi
+	@$(STAGE) summary $(CHECK_LOGS) ctest asan tsan fuzz packaging
 
 # Unit and integration tests again under AddressSanitizer + UBSan.
 check-asan: deps
@@ -72,7 +90,7 @@ fuzz-smoke fuzz: fuzz-build
 	tests/fuzz/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 demo: build
-	scripts/demo $(BUILD)
+	@scripts/demo $(BUILD)
 
 bench: build
 	bench/run $(BUILD)
