@@ -1,5 +1,9 @@
 #include "iptables_helper/evaluate.h"
 
+#include <vector>
+
+#include "core/diagnostic.h"
+
 namespace ringfence::firewall {
 
 using Family = core::IpAddress::Family;
@@ -63,7 +67,159 @@ std::string describe(const Policy& policy, const Rule& rule) {
            (rule.action == Action::reject ? "reject " : "deny ") + direction_name(rule.direction) + " ...`";
 }
 
+// sshd writes at most two 45-character addresses with 15-character zones
+// and two ports; anything far longer is not from sshd.
+constexpr size_t kMaxSshConnection = 256;
+constexpr size_t kMaxZone = 15;  // IFNAMSIZ - 1
+
+std::string quoted(std::string_view s) {
+    return "`" + core::escape_for_log(std::string(s), 80) + "`";
+}
+
+// Plain decimal 1..65535: no sign, no leading zero, no trailing text.
+std::optional<uint16_t> parse_port(std::string_view s) {
+    if (s.empty() || s.size() > 5 || s[0] == '0') {
+        return std::nullopt;
+    }
+    unsigned v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + unsigned(c - '0');
+    }
+    if (v > 65535) {
+        return std::nullopt;
+    }
+    return uint16_t(v);
+}
+
+bool is_link_local(const core::IpAddress& a) {
+    return !a.is_v4() && a.bytes()[0] == 0xfe && (a.bytes()[1] & 0xc0) == 0x80;
+}
+
+// What Linux accepts as an interface name (dev_valid_name), or an index.
+bool valid_zone(std::string_view z) {
+    if (z.empty() || z.size() > kMaxZone || z == "." || z == "..") {
+        return false;
+    }
+    for (char ch : z) {
+        unsigned char c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c == 0x7f || c == '/' || c == ':' || c == '%') {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct Scoped {
+    core::IpAddress address;
+    bool has_zone = false;
+    std::string zone;
+};
+
+std::optional<Scoped> parse_scoped(std::string_view field, const char* which, std::string* error) {
+    Scoped out;
+    std::string_view addr = field;
+    size_t pct = field.find('%');
+    if (pct != std::string_view::npos) {
+        addr = field.substr(0, pct);
+        out.has_zone = true;
+        out.zone = std::string(field.substr(pct + 1));
+    }
+    std::optional<core::IpAddress> a = core::IpAddress::parse(addr);
+    if (!a) {
+        *error = std::string("the ") + which + " address " + quoted(field) + " is not an IPv4 or IPv6 address";
+        return std::nullopt;
+    }
+    out.address = *a;
+    if (out.has_zone) {
+        if (!is_link_local(*a)) {
+            *error = std::string("the ") + which + " address " + quoted(field) +
+                     " has a zone index but is not an IPv6 link-local address (fe80::/10)";
+            return std::nullopt;
+        }
+        if (!valid_zone(out.zone)) {
+            *error = std::string("the zone index of the ") + which + " address " + quoted(field) +
+                     " is not an interface name or number";
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string SshConnection::client_text() const {
+    return client.to_string() + (zone.empty() ? "" : "%" + zone);
+}
+
+std::optional<SshConnection> parse_ssh_connection(std::string_view text, std::string* error) {
+    if (text.size() > kMaxSshConnection) {
+        *error = "it is longer than " + std::to_string(kMaxSshConnection) + " characters";
+        return std::nullopt;
+    }
+    std::vector<std::string_view> fields;
+    size_t i = 0;
+    while (i < text.size()) {
+        if (text[i] == ' ' || text[i] == '\t') {
+            ++i;
+            continue;
+        }
+        size_t end = text.find_first_of(" \t", i);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        fields.push_back(text.substr(i, end - i));
+        i = end;
+    }
+    if (fields.size() != 4) {
+        *error = "it has " + std::to_string(fields.size()) + (fields.size() == 1 ? " field" : " fields") +
+                 ", not the 4 sshd writes (client address, client port, server address, server port)";
+        return std::nullopt;
+    }
+    std::optional<Scoped> client = parse_scoped(fields[0], "client", error);
+    if (!client) {
+        return std::nullopt;
+    }
+    std::optional<uint16_t> cport = parse_port(fields[1]);
+    if (!cport) {
+        *error = "the client port " + quoted(fields[1]) + " is not a number from 1 to 65535";
+        return std::nullopt;
+    }
+    std::optional<Scoped> server = parse_scoped(fields[2], "server", error);
+    if (!server) {
+        return std::nullopt;
+    }
+    std::optional<uint16_t> sport = parse_port(fields[3]);
+    if (!sport) {
+        *error = "the server port " + quoted(fields[3]) + " is not a number from 1 to 65535";
+        return std::nullopt;
+    }
+    // One TCP connection: one family, and a link-local one stays on one link.
+    if (client->address.unmapped().family() != server->address.unmapped().family()) {
+        *error = "the client address " + quoted(fields[0]) + " and the server address " + quoted(fields[2]) +
+                 " are of different families";
+        return std::nullopt;
+    }
+    if (client->has_zone != server->has_zone) {
+        *error = std::string("only the ") + (client->has_zone ? "client" : "server") + " address " +
+                 quoted(client->has_zone ? fields[0] : fields[2]) + " has a zone index";
+        return std::nullopt;
+    }
+    if (client->zone != server->zone) {
+        *error = "the client address " + quoted(fields[0]) + " and the server address " + quoted(fields[2]) +
+                 " name different zones";
+        return std::nullopt;
+    }
+    SshConnection c;
+    c.client = client->address;
+    c.client_port = *cport;
+    c.server = server->address;
+    c.server_port = *sport;
+    c.zone = client->zone;
+    return c;
+}
 
 bool rule_matches(const Policy& policy, const Rule& rule, const core::IpAddress& peer, Protocol protocol,
                   uint16_t dport) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/ip.h"
 #include "iptables_helper/firewall_conf.h"
@@ -23,6 +25,32 @@ struct SessionVerdict {
     int line = 0;              // the rule that decides (0: the default policy)
     std::string reason;        // one sentence for the refusal message
 };
+
+// The session sshd(8) names in SSH_CONNECTION: "CLIENT_IP CLIENT_PORT
+// SERVER_IP SERVER_PORT". For a link-local IPv6 session both addresses carry
+// the interface as a zone index ("fe80::1%eth0"), which getnameinfo(3)
+// appends; the zone says which link, not which address, so matching against
+// the policy (whose networks have no zone) ignores it.
+struct SshConnection {
+    core::IpAddress client;  // as written: a v4-mapped address stays mapped
+    uint16_t client_port = 0;
+    core::IpAddress server;
+    uint16_t server_port = 0;
+    std::string zone;  // "" unless both addresses are link-local with a zone
+
+    // "fe80::1%eth0" / "192.0.2.1": the client as the messages show it.
+    std::string client_text() const;
+};
+
+// Reads an SSH_CONNECTION value (untrusted text). Returns nullopt, with one
+// sentence in *error saying what is wrong, unless every part is read: exactly
+// four fields separated by blanks, ports 1..65535 in plain decimal, addresses
+// core::IpAddress::parse accepts (v4-mapped ones count as the IPv4 address
+// they carry, which is what IPv4 netfilter sees), a zone index only on IPv6
+// link-local addresses and then the same zone on both, and client and server
+// of one family. The caller must treat nullopt as "cannot check", never as
+// "nothing to check".
+std::optional<SshConnection> parse_ssh_connection(std::string_view text, std::string* error);
 
 // The TCP session client:client_port -> server_port of this host (an SSH
 // session as SSH_CONNECTION names it).

@@ -73,7 +73,8 @@ const char* kUsageText =
     "  --backend auto|iptables|nft   (RINGFENCE_FIREWALL_BACKEND)\n"
     "  --state-dir DIR               default /var/lib/ringfence/firewall (RINGFENCE_FIREWALL_STATE)\n"
     "  --confirm SECONDS             revert by itself unless confirmed in time (1..86400)\n"
-    "  --force                       apply even if it cuts the SSH session this runs from\n"
+    "  --force                       apply even if it cuts the SSH session this runs from,\n"
+    "                                or SSH_CONNECTION cannot be read\n"
     "  --family v4|v6|ipset|nft      render one part only\n"
     "  -q, --quiet                   print errors only\n"
     "FILE defaults to /etc/ringfence/firewall.conf. See ringfence-firewall(8).\n";
@@ -260,8 +261,10 @@ bool refuse_if_firewalld() {
     return false;
 }
 
-// SSH_CONNECTION="CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT"
-bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force) {
+// The SSH lockout check, on the session SSH_CONNECTION names. A value that
+// cannot be read entirely is a session we cannot check: refused unless
+// --force, or --confirm whose timer undoes a lockout.
+bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force, int confirm) {
     const char* env = std::getenv("SSH_CONNECTION");
     if (env == nullptr || *env == '\0') {
         if (std::getenv("SUDO_USER") != nullptr) {
@@ -270,28 +273,28 @@ bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force) {
         }
         return false;
     }
-    char client[128] = {0}, server[128] = {0};
-    unsigned cport = 0, sport = 0;
-    if (std::sscanf(env, "%127s %u %127s %u", client, &cport, server, &sport) != 4 || cport > 65535 ||
-        sport > 65535) {
-        complain(std::string("warning: cannot read SSH_CONNECTION `") + core::escape_for_log(env) +
-                 "`; the SSH lockout check is skipped");
-        return false;
+    std::string error;
+    std::optional<fw::SshConnection> session = fw::parse_ssh_connection(env, &error);
+    if (!session) {
+        std::string msg = std::string("cannot read SSH_CONNECTION `") + core::escape_for_log(env) + "`: " + error +
+                          ", so the SSH lockout check cannot run";
+        if (force || confirm > 0) {
+            complain("warning: " + msg + "; applying anyway (" +
+                     (force ? std::string("--force") : "--confirm " + std::to_string(confirm)) + ")");
+            return false;
+        }
+        complain("refusing: " + msg + ". --force or --confirm SECONDS applies anyway. Nothing changed.");
+        return true;
     }
-    std::optional<core::IpAddress> addr = core::IpAddress::parse(client);
-    if (!addr) {
-        complain(std::string("warning: SSH_CONNECTION names `") + core::escape_for_log(client) +
-                 "`, not an address; the SSH lockout check is skipped");
-        return false;
-    }
-    fw::SessionVerdict v = fw::check_session(policy, *addr, uint16_t(cport), uint16_t(sport));
+    const fw::SshConnection& c = *session;
+    fw::SessionVerdict v = fw::check_session(policy, c.client, c.client_port, c.server_port);
     if (!v.cut && v.reconnect) {
         return false;
     }
     std::string what = v.cut ? "would cut the SSH session this command runs from"
                              : "would keep you from opening a new SSH session from where you are now";
     std::string msg = std::string(force ? "warning: " : "refusing: ") + "this policy " + what + " (" +
-                      addr->to_string() + " to port " + std::to_string(sport) + "/tcp): " + v.reason;
+                      c.client_text() + " to port " + std::to_string(c.server_port) + "/tcp): " + v.reason;
     if (force) {
         complain(msg + "; applying anyway (--force)");
         return false;
@@ -699,7 +702,7 @@ int cmd_apply(const Options& o) {
         complain("nothing changed: " + o.file + " has errors");
         return kInvalid;
     }
-    if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force)) {
+    if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force, o.confirm)) {
         return kRefused;
     }
     fw::Tools tools = fw::detect_tools();

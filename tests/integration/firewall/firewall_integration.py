@@ -30,7 +30,11 @@ Groups (one per ctest test):
   kill       kill -9 of apply (20,000-entry set, 2,000 rules) at moments
              spread over the apply: each family entirely old or entirely new
   refusals   firewalld running (a process named firewalld), SSH lockout
-             (SSH_CONNECTION, --force), concurrent applies serialised
+             (SSH_CONNECTION, also link-local with zone indexes, --force),
+             an unreadable SSH_CONNECTION refused, concurrent applies
+             serialised
+  sshd       a real sshd over IPv6 link-local ("adm" -> "host"): apply run
+             in that session refuses a policy that cuts it or locks it out
 Backends: iptables-nft, iptables-legacy (RINGFENCE_FIREWALL_PATH to a
 directory of symlinks), nft, auto.
 
@@ -44,6 +48,7 @@ import os
 import pty
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -329,10 +334,14 @@ class World:
         self.host = self.lab.add("host")
         self.lab.add("adm")
         self.lab.add("oth")
-        self.lab.link("host", "adm", [(HOST_A4 + "/24", [SRC[k][1] + "/24" for k in ("A10", "A11", "A66")]),
-                                      (HOST_A6 + "/64", [SRC[k][1] + "/64" for k in ("a10", "a11", "a66")])])
-        self.lab.link("host", "oth", [(HOST_B4 + "/24", [SRC[k][1] + "/24" for k in ("B20", "B30")]),
-                                      (HOST_B6 + "/64", [SRC[k][1] + "/64" for k in ("b20", "b30")])])
+        # {client namespace: (interface in host, interface in the client)}
+        self.links = {}
+        self.links["adm"] = self.lab.link(
+            "host", "adm", [(HOST_A4 + "/24", [SRC[k][1] + "/24" for k in ("A10", "A11", "A66")]),
+                            (HOST_A6 + "/64", [SRC[k][1] + "/64" for k in ("a10", "a11", "a66")])])
+        self.links["oth"] = self.lab.link(
+            "host", "oth", [(HOST_B4 + "/24", [SRC[k][1] + "/24" for k in ("B20", "B30")]),
+                            (HOST_B6 + "/64", [SRC[k][1] + "/64" for k in ("b20", "b30")])])
         h = self.lab.agent("host")
         for p in HOST_TCP:
             h.listen("tcp", "0.0.0.0", p)
@@ -988,6 +997,27 @@ def group_kill(world, rounds):
               "no leftover set generations after the kills: %s" % names)
 
 
+LL_DENY_POLICY = """\
+policy in drop
+allow in tcp/22 from 10.91.0.0/24 fd91::/64 fe80::/10
+deny in from fe80::/10
+"""
+LL_ALLOW_POLICY = "policy in drop\nallow in tcp/22 from fe80::/10\n"
+# (SSH_CONNECTION, what the refusal names)
+UNREADABLE_SSH_CONNECTION = [
+    ("garbage", "1 field,"),
+    ("10.91.0.10 51234 10.91.0.1", "3 fields"),
+    ("10.91.0.10 51234 10.91.0.1 22 x", "5 fields"),
+    ("10.91.0.10 99999 10.91.0.1 22", "client port"),
+    ("10.91.0.10 51234 10.91.0.1 ssh", "server port"),
+    ("fe80::a8fb:f9ff:fee6:f02 53402 fe80::94f9:8aff:fede:51c5%vh 22", "only the server address"),
+    ("fe80::1%vh 53402 fe80::2%eth0 22", "different zones"),
+    ("fd91::10%vh 51234 fd91::1%vh 22", "not an IPv6 link-local"),
+    ("[fd91::10] 51234 fd91::1 22", "client address"),
+    ("10.91.0.10 51234 fd91::1 22", "different families"),
+]
+
+
 def group_refusals(world):
     fw = world.fw
     conf = world.main_policy()
@@ -1027,6 +1057,51 @@ def group_refusals(world):
     r = fw.run("apply", p1)
     base = fw.snapshot()
 
+    # A link-local session, as OpenSSH writes it: both addresses carry the
+    # interface as a zone index. The policy's fe80::/10 has no zone and must
+    # match it all the same.
+    ll = {"SSH_CONNECTION": "fe80::a8fb:f9ff:fee6:f02%vh 53402 fe80::94f9:8aff:fede:51c5%vh 22"}
+    ll_deny = world.file("ll-deny.conf", LL_DENY_POLICY)
+    refused("link-local SSH session, policy denies fe80::/10", fw.run("apply", ll_deny, extra_env=ll), 4,
+            r"would cut the SSH session.*fe80::a8fb:f9ff:fee6:f02%vh to port 22/tcp.*ll-deny\.conf:3")
+    refused("link-local SSH session, main.conf allows no link-local source", fw.run("apply", conf, extra_env=ll),
+            4, r"keep you from opening a new SSH session.*fe80::a8fb:f9ff:fee6:f02%vh")
+    r = fw.run("apply", world.file("ll-allow.conf", LL_ALLOW_POLICY), extra_env=ll)
+    check(r.returncode == 0 and "SSH_CONNECTION" not in r.text,
+          "link-local SSH session, policy allows fe80::/10 to tcp/22: applies, exit %d" % r.returncode, r.text)
+    r = fw.run("apply", p1)
+    base = fw.snapshot()
+    r = fw.run("--force", "apply", ll_deny, extra_env=ll)
+    check(r.returncode == 0 and re.search(r"warning: .*would cut.*applying anyway \(--force\)", r.text),
+          "link-local SSH session, --force: applies with a warning, exit %d" % r.returncode, r.text)
+    check(fw.snapshot() != base, "link-local SSH session, --force: the ruleset changed")
+    r = fw.run("apply", p1)
+    base = fw.snapshot()
+
+    # An SSH_CONNECTION that cannot be read entirely is a session that cannot
+    # be checked: refused, never skipped.
+    for value, says in UNREADABLE_SSH_CONNECTION:
+        refused("unreadable SSH_CONNECTION %r" % value, fw.run("apply", conf, extra_env={"SSH_CONNECTION": value}),
+                4, r"refusing: cannot read SSH_CONNECTION .*" + says + r".*--force or --confirm SECONDS")
+    bad = {"SSH_CONNECTION": UNREADABLE_SSH_CONNECTION[0][0]}
+    r = fw.run("--force", "apply", conf, extra_env=bad)
+    check(r.returncode == 0 and "cannot read SSH_CONNECTION" in r.text,
+          "unreadable SSH_CONNECTION, --force: applies with a warning, exit %d" % r.returncode, r.text)
+    quick(world, "main", "applied with --force despite an unreadable SSH_CONNECTION")
+    r = fw.run("apply", p1)
+    base = fw.snapshot()
+    r = fw.run("--confirm", "60", "apply", conf, extra_env=bad)
+    check(r.returncode == 0 and "cannot read SSH_CONNECTION" in r.text,
+          "unreadable SSH_CONNECTION, --confirm 60: applies with a warning, exit %d" % r.returncode, r.text)
+    r = fw.run("rollback")
+    check(r.returncode == 0 and fw.snapshot() == base, "rollback after the --confirm apply: exit %d"
+          % r.returncode, r.text)
+    # Unset: nothing to check (a console login), as before.
+    r = fw.run("apply", conf)
+    check(r.returncode == 0, "SSH_CONNECTION unset: applies, exit %d" % r.returncode, r.text)
+    r = fw.run("apply", p1)
+    base = fw.snapshot()
+
     # firewalld running: a process whose comm is firewalld.
     fake = os.path.join(world.work, "firewalld")
     shutil.copy("/bin/sleep", fake)
@@ -1053,6 +1128,109 @@ def group_refusals(world):
           % (st1, st2))
 
 
+SSHD = "/usr/sbin/sshd"
+SSH_PORT = 2022   # the host's agent listens on 22 already
+HOST_LL, ADM_LL = "fe80::91:1", "fe80::91:10"
+
+
+def sshd_missing():
+    for tool in (SSHD, shutil.which("ssh"), shutil.which("ssh-keygen")):
+        if not tool or not os.access(tool, os.X_OK):
+            return "sshd, ssh or ssh-keygen is not installed"
+    return None
+
+
+def group_sshd(world):
+    """A real OpenSSH session over IPv6 link-local from "adm" to "host": its
+    SSH_CONNECTION carries zone indexes, and `apply` run inside it must
+    refuse a policy that cuts it or locks its client out."""
+    fw = world.fw
+    host_if, adm_if = world.links["adm"]
+    world.host.run(["ip", "-6", "addr", "add", HOST_LL + "/64", "dev", host_if, "nodad"])
+    world.lab.ns["adm"].run(["ip", "-6", "addr", "add", ADM_LL + "/64", "dev", adm_if, "nodad"])
+    d = os.path.join(world.work, "ssh")
+    os.makedirs(d, 0o700)
+    os.makedirs("/run/sshd", 0o755, exist_ok=True)   # privilege separation; /run is the sandbox's
+    for key in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(d, key)], check=True)
+    shutil.copy(os.path.join(d, "client.pub"), os.path.join(d, "authorized_keys"))
+    config = os.path.join(d, "sshd_config")
+    text = ("ListenAddress %s%%%s\nPort %d\nHostKey %s/host\nPidFile %s/sshd.pid\n"
+            "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            % (HOST_LL, host_if, SSH_PORT, d, d, d))
+    with open(config, "w") as f:
+        f.write(text)
+    # OpenSSH 9.8 and later slow down sources whose sessions end badly.
+    if subprocess.run([SSHD, "-t", "-f", config, "-o", "PerSourcePenalties=no"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        with open(config, "a") as f:
+            f.write("PerSourcePenalties no\n")
+    sshd_log = os.path.join(d, "sshd.log")
+    sshd = world.host.popen([SSHD, "-D", "-f", config, "-E", sshd_log])
+
+    def ssh(command, timeout=60):
+        argv = ["ssh", "-F", "/dev/null", "-i", os.path.join(d, "client"), "-o", "IdentitiesOnly=yes",
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-p", str(SSH_PORT),
+                "-b", "%s%%%s" % (ADM_LL, adm_if), "root@%s%%%s" % (HOST_LL, adm_if), command]
+        try:
+            r = world.lab.ns["adm"].run(argv, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            r = subprocess.CompletedProcess(argv, -1, e.stdout or "", (e.stderr or "") + "\n(timed out)")
+        r.text = ((r.stdout or "") + (r.stderr or "")).strip()
+        return r
+
+    def remote_fw(*args):
+        env = "RINGFENCE_FIREWALL_PATH=%s " % shlex.quote(fw.path) if fw.path else ""
+        return ssh("exec env %s%s" % (env, " ".join(shlex.quote(a) for a in fw.argv(*args))))
+
+    try:
+        r = None
+        for _ in range(50):   # sshd takes a moment to listen
+            r = ssh('printf "%s\\n" "$SSH_CONNECTION"', timeout=20)
+            if r.returncode == 0 or sshd.poll() is not None:
+                break
+            time.sleep(0.2)
+        log_text = open(sshd_log).read() if os.path.exists(sshd_log) else ""
+        if r.returncode != 0 and "account is locked" in log_text:
+            log("SKIP: sshd refuses root here (account is locked)")
+            return SKIP
+        want = r"^%s%%%s \d+ %s%%%s %d$" % (ADM_LL, host_if, HOST_LL, host_if, SSH_PORT)
+        if not check(r.returncode == 0 and re.match(want, r.stdout.strip()) is not None,
+                     "sshd over link-local: SSH_CONNECTION %r has zone indexes" % r.stdout.strip(),
+                     r.text + "\n" + log_text):
+            return
+        # The starting point lets the session in.
+        start = world.file("sshd-start.conf", "policy in drop\nallow in tcp/%d from fe80::/10\n"
+                           "allow in tcp/22 from 10.91.0.0/24\n" % SSH_PORT)
+        r = fw.run("apply", start)
+        check(r.returncode == 0, "apply sshd-start.conf (no SSH_CONNECTION): exit %d" % r.returncode, r.text)
+        base = fw.snapshot()
+        deny = world.file("sshd-deny.conf", "policy in drop\nallow in tcp/%d from any\ndeny in from fe80::/10\n"
+                          % SSH_PORT)
+        r = remote_fw("apply", deny)
+        check(r.returncode == 4 and re.search(r"would cut the SSH session.*%s%%%s" % (ADM_LL, host_if), r.text),
+              "over ssh: a policy denying fe80::/10 is refused, exit %d (want 4)" % r.returncode, r.text)
+        check(fw.snapshot() == base, "over ssh: the refused policy changed nothing", snap_diff(base, fw.snapshot()))
+        other = world.file("sshd-other.conf", "policy in drop\nallow in tcp/%d from fd91::/64 10.91.0.0/24\n"
+                           % SSH_PORT)
+        r = remote_fw("apply", other)
+        check(r.returncode == 4 and "keep you from opening a new SSH session" in r.text,
+              "over ssh: a policy without the link-local client is refused, exit %d (want 4)" % r.returncode,
+              r.text)
+        check(fw.snapshot() == base, "over ssh: that policy changed nothing", snap_diff(base, fw.snapshot()))
+        allow = world.file("sshd-allow.conf", "policy in drop\nallow in tcp/%d from fe80::/10\n" % SSH_PORT)
+        r = remote_fw("apply", allow)
+        check(r.returncode == 0 and "SSH_CONNECTION" not in r.text,
+              "over ssh: a policy allowing fe80::/10 applies, exit %d" % r.returncode, r.text)
+        r = ssh("true", timeout=30)
+        check(r.returncode == 0, "a new ssh session over link-local still gets in: exit %d" % r.returncode, r.text)
+    finally:
+        sshd.terminate()
+        sshd.wait()
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -1066,7 +1244,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fw", required=True, help="ringfence-firewall")
     ap.add_argument("--backend", default="iptables-nft", choices=["iptables-nft", "iptables-legacy", "nft", "auto"])
-    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "boot", "kill", "refusals"])
+    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "boot", "kill", "refusals",
+                                       "sshd"])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("RINGFENCE_KILL_ROUNDS", "20")))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -1080,14 +1259,18 @@ def main():
     if args.backend != "nft" and not real_tool("ipset"):
         log("SKIP: ipset is not installed")
         return SKIP
+    if args.group == "sshd" and sshd_missing():
+        log("SKIP: " + sshd_missing())
+        return SKIP
     fwnet.enter_sandbox(sys.argv)
     world = World(args, args.backend)
     t0 = time.time()
+    skipped = False
     try:
         if args.group == "kill":
             group_kill(world, args.rounds)
         else:
-            globals()["group_" + args.group](world)
+            skipped = globals()["group_" + args.group](world) == SKIP
     except Exception as e:
         import traceback
         traceback.print_exc()
@@ -1098,7 +1281,7 @@ def main():
                                                             time.time() - t0))
     for f in failed:
         log("  failed: " + f)
-    return 1 if failed else 0
+    return 1 if failed else SKIP if skipped else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // CMocka unit tests of the applier's pure parts: set generations, our own
 // chain-reference check (iptables-nft-restore --test does not do it), the
-// state file format, the drift diff and the SSH lockout verdict. The loading
-// itself is tested for real in tests/integration/firewall.
+// state file format, the drift diff, the SSH_CONNECTION parser and the SSH
+// lockout verdict. The loading itself is tested for real in
+// tests/integration/firewall.
 #include <string>
 
 #include "compile_helper.h"
@@ -107,6 +108,91 @@ void test_session_check(void**) {
     CHECK(firewall::check_session(*open.policy, *core::IpAddress::parse("203.0.113.1"), 1, 22).reconnect, "");
 }
 
+// What sshd writes, and what it never writes: every value that is not read
+// entirely must come back as an error (the caller refuses), not as a session.
+void test_parse_ssh_connection(void**) {
+    std::string err;
+    auto parse = [&err](const char* text) {
+        err.clear();
+        return firewall::parse_ssh_connection(text, &err);
+    };
+    // A link-local session as OpenSSH writes it: the zone is the interface.
+    auto ll = parse("fe80::a8fb:f9ff:fee6:f02%vh 53402 fe80::94f9:8aff:fede:51c5%vh 22");
+    CHECK(ll.has_value(), err);
+    CHECK_STR(ll->client.to_string(), "fe80::a8fb:f9ff:fee6:f02", "the zone is not part of the address");
+    CHECK_STR(ll->zone, "vh", "");
+    CHECK_STR(ll->client_text(), "fe80::a8fb:f9ff:fee6:f02%vh", "");
+    CHECK_INT(ll->client_port, 53402, "");
+    CHECK_STR(ll->server.to_string(), "fe80::94f9:8aff:fede:51c5", "");
+    CHECK_INT(ll->server_port, 22, "");
+    CHECK(parse("fe80::1%2 40000 fe80::2%2 22").has_value(), "a numeric zone (interface index): " + err);
+    CHECK(parse("fe80::1%br-lan.10 40000 fe80::2%br-lan.10 22").has_value(), err);
+    CHECK(parse("fe80::1 40000 fe80::2 22").has_value(), "link-local without zones: " + err);
+    auto v4 = parse("192.0.2.10 50000 192.0.2.1 22");
+    CHECK(v4.has_value() && v4->client.is_v4() && v4->zone.empty(), err);
+    CHECK(parse("2001:db8::5 65535 2001:db8::1 2222").has_value(), err);
+    // v4-mapped: read as the IPv4 address it carries (the packets are IPv4).
+    auto mapped = parse("::ffff:192.0.2.10 50000 ::ffff:192.0.2.1 22");
+    CHECK(mapped.has_value() && mapped->client.unmapped() == *core::IpAddress::parse("192.0.2.10"), err);
+    CHECK(parse("::ffff:c000:20a 50000 192.0.2.1 22").has_value(), "hex mapped with a plain IPv4 server: " + err);
+
+    struct Bad {
+        const char* text;
+        const char* says;
+    };
+    const Bad bad[] = {
+        {"", "0 fields"},
+        {"garbage", "1 field,"},
+        {"192.0.2.10 50000 192.0.2.1", "3 fields"},
+        {"192.0.2.10 50000 192.0.2.1 22 extra", "5 fields"},
+        {"192.0.2.10 50000 192.0.2.1 22\n", "server port"},
+        {"192.0.2.10 0 192.0.2.1 22", "client port `0`"},
+        {"192.0.2.10 65536 192.0.2.1 22", "client port"},
+        {"192.0.2.10 -1 192.0.2.1 22", "client port"},
+        {"192.0.2.10 +22 192.0.2.1 22", "client port"},
+        {"192.0.2.10 022 192.0.2.1 22", "client port"},
+        {"192.0.2.10 50000 192.0.2.1 22x", "server port"},
+        {"192.0.2.10 50000 192.0.2.1 4294967318", "server port"},
+        {"host.example 50000 192.0.2.1 22", "client address `host.example` is not"},
+        {"[2001:db8::5] 50000 2001:db8::1 22", "client address"},
+        {"192.0.2.10 50000 192.0.2.256 22", "server address"},
+        {"fe80::1%vh%x 50000 fe80::2%vh 22", "zone index of the client"},
+        {"fe80::1% 50000 fe80::2% 22", "zone index of the client"},
+        {"fe80::1%a/b 50000 fe80::2%a/b 22", "zone index of the client"},
+        {"fe80::1%0123456789abcdef 50000 fe80::2%0123456789abcdef 22", "zone index"},
+        {"fe80::1 50000 fe80::2%vh 22", "only the server address"},
+        {"fe80::1%vh 50000 fe80::2 22", "only the client address"},
+        {"fe80::1%vh 50000 fe80::2%eth0 22", "different zones"},
+        {"2001:db8::5%vh 50000 2001:db8::1%vh 22", "not an IPv6 link-local"},
+        {"192.0.2.10%vh 50000 192.0.2.1 22", "client address"},
+        {"::ffff:192.0.2.10%vh 50000 ::ffff:192.0.2.1%vh 22", "not an IPv6 link-local"},
+        {"192.0.2.10 50000 2001:db8::1 22", "different families"},
+        {"::ffff:192.0.2.10 50000 2001:db8::1 22", "different families"},
+    };
+    for (const Bad& b : bad) {
+        auto got = parse(b.text);
+        CHECK(!got.has_value(), b.text);
+        CHECK(unit::contains(err, b.says), std::string(b.text) + " -> " + err);
+    }
+    CHECK(!parse(std::string(300, '1').c_str()).has_value() && unit::contains(err, "longer than"), err);
+}
+
+// The policy's networks have no zone: a link-local client is matched by its
+// address alone.
+void test_session_check_link_local(void**) {
+    unit::Compiled c = unit::compile("policy in drop\nallow in tcp/22 from 10.0.0.0/8\ndeny in from fe80::/10\n");
+    CHECK(c.policy->valid(), c.text());
+    std::string err;
+    auto s = firewall::parse_ssh_connection("fe80::a8fb:f9ff:fee6:f02%vh 53402 fe80::94f9:8aff:fede:51c5%vh 22", &err);
+    CHECK(s.has_value(), err);
+    firewall::SessionVerdict v = firewall::check_session(*c.policy, s->client, s->client_port, s->server_port);
+    CHECK(v.cut && !v.reconnect, v.reason);
+    CHECK_INT(v.line, 3, v.reason);
+    unit::Compiled ok = unit::compile("policy in drop\nallow in tcp/22 from fe80::/10\n");
+    v = firewall::check_session(*ok.policy, s->client, s->client_port, s->server_port);
+    CHECK(!v.cut && v.reconnect, v.reason);
+}
+
 }  // namespace
 
 int main() {
@@ -116,6 +202,8 @@ int main() {
         cmocka_unit_test(test_bundle_round_trip),
         cmocka_unit_test(test_line_diff),
         cmocka_unit_test(test_session_check),
+        cmocka_unit_test(test_parse_ssh_connection),
+        cmocka_unit_test(test_session_check_link_local),
     };
     unit::apply_filters();
     return cmocka_run_group_tests(tests, nullptr, nullptr);
