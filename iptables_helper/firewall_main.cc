@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/config_file.h"
+#include "core/program.h"
 #include "iptables_helper/applier.h"
 #include "iptables_helper/evaluate.h"
 #include "iptables_helper/exec.h"
@@ -114,7 +115,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
             std::cout << kUsageText;
             std::exit(kOk);
         } else if (a == "--version") {
-            std::cout << "ringfence-firewall 0.1.0\n";
+            core::print_version("ringfence-firewall");
             std::exit(kOk);
         } else if (a == "--backend") {
             auto v = value("--backend");
@@ -996,7 +997,9 @@ int cmd_backend(const Options& o) {
 int run(int argc, char** argv) {
     std::optional<Options> o = parse_args(argc, argv);
     if (!o) {
-        std::cerr << kUsageText;
+        // The reason is already printed, on one line: point to --help
+        // rather than print the whole usage.
+        std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
         return kUsage;
     }
     g_quiet = o->quiet;
