@@ -1,13 +1,15 @@
 // Fuzz target: the parsers of ringfence-firewall's own inputs besides
 // firewall.conf: state bundles (read back at boot and by rollback; a damaged
 // file must be refused, never half read), iptables-restore text for the
-// chain-reference check, set-name rewriting and the drift diff.
+// chain-reference check, set-name rewriting, the drift diff, and the
+// SSH_CONNECTION value the lockout check reads (untrusted environment text).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "iptables_helper/applier.h"
+#include "iptables_helper/evaluate.h"
 
 using namespace ringfence;
 
@@ -30,6 +32,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t half = size / 2;
     (void)firewall::line_diff(text.substr(0, half), text.substr(half));
     if (!firewall::line_diff(text, text).empty()) {
+        std::abort();
+    }
+    // Either read whole (ports in range, zone only with link-local) or
+    // refused with a reason: never a half-read value.
+    std::string why;
+    if (auto c = firewall::parse_ssh_connection(text.substr(0, 300), &why)) {
+        if (c->client_port == 0 || c->server_port == 0 || !why.empty()) {
+            std::abort();
+        }
+    } else if (why.empty()) {
         std::abort();
     }
     return 0;
