@@ -235,6 +235,67 @@ bool rule_matches(const Policy& policy, const Rule& rule, const core::IpAddress&
     return false;
 }
 
+PacketVerdict evaluate_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol,
+                               uint16_t port) {
+    PacketVerdict v;
+    const core::IpAddress a = peer.unmapped();
+    const bool loopback = a.is_v4() ? a.bytes()[0] == 127 : a == *core::IpAddress::parse("::1");
+    if (loopback) {
+        v.reason = "loopback traffic is always accepted";
+        return v;
+    }
+    for (const Rule& r : policy.rules()) {
+        if (r.action != Action::accept && r.direction == Direction::in && rule_matches(policy, r, a, protocol, port)) {
+            v.action = r.action;
+            v.rule = &r;
+            v.reason = "it matches, and deny and reject rules come before allow rules";
+            return v;
+        }
+    }
+    for (const Rule& r : policy.rules()) {
+        if (r.action == Action::accept && r.direction == Direction::in && rule_matches(policy, r, a, protocol, port)) {
+            v.rule = &r;
+            v.reason = "the first allow rule that matches";
+            return v;
+        }
+    }
+    v.action = policy.default_in();
+    v.reason = std::string("no rule matches, and the default is `policy in ") + action_name(policy.default_in()) + "`";
+    return v;
+}
+
+std::optional<std::pair<Protocol, uint16_t>> parse_connection_spec(std::string_view text, std::string* error) {
+    size_t slash = text.find('/');
+    std::string_view proto = text.substr(0, slash);
+    Protocol p;
+    if (proto == "tcp") {
+        p = Protocol::tcp;
+    } else if (proto == "udp") {
+        p = Protocol::udp;
+    } else {
+        *error = quoted(text) + " is not PROTO/PORT: the protocol must be tcp or udp (like tcp/22)";
+        return std::nullopt;
+    }
+    std::optional<uint16_t> port = slash == std::string_view::npos ? std::nullopt : parse_port(text.substr(slash + 1));
+    if (!port) {
+        *error = quoted(text) + " is not PROTO/PORT: the port must be a number from 1 to 65535 (like tcp/22)";
+        return std::nullopt;
+    }
+    return std::make_pair(p, *port);
+}
+
+std::string explain_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port) {
+    PacketVerdict v = evaluate_inbound(policy, peer, protocol, port);
+    std::string what = v.action == Action::accept ? "accepted" : v.action == Action::reject ? "rejected" : "dropped";
+    std::string out = std::string(protocol_name(protocol)) + "/" + std::to_string(port) + " from " +
+                      peer.unmapped().to_string() + ": " + what;
+    if (v.rule != nullptr) {
+        out += " by " + policy.file() + ":" + std::to_string(v.rule->line) + " (" +
+               core::escape_for_log(v.rule->source, 200) + ")";
+    }
+    return out + ": " + v.reason;
+}
+
 SessionVerdict check_session(const Policy& policy, const core::IpAddress& client, uint16_t client_port,
                              uint16_t server_port) {
     SessionVerdict v;
@@ -260,14 +321,11 @@ SessionVerdict check_session(const Policy& policy, const core::IpAddress& client
             return v;
         }
     }
-    for (const Rule& r : policy.rules()) {
-        if (r.action == Action::accept && r.direction == Direction::in &&
-            rule_matches(policy, r, a, Protocol::tcp, server_port)) {
-            v.line = r.line;
-            return v;
-        }
-    }
-    if (policy.default_in() != Action::accept) {
+    // No deny or reject rule matches in either direction: a new connection
+    // meets the allow rules and the default, as any new connection does.
+    PacketVerdict fresh = evaluate_inbound(policy, a, Protocol::tcp, server_port);
+    v.line = fresh.rule != nullptr ? fresh.rule->line : 0;
+    if (fresh.action != Action::accept) {
         v.reconnect = false;
         v.reason = std::string("no allow rule matches it and the default is `policy in ") +
                    action_name(policy.default_in()) + "`";

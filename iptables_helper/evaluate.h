@@ -52,6 +52,25 @@ struct SshConnection {
 // "nothing to check".
 std::optional<SshConnection> parse_ssh_connection(std::string_view text, std::string* error);
 
+// What happens to a new inbound connection (its first packet) from `peer`
+// to this host's `protocol`/`port`, in the renderers' order: loopback is
+// accepted, then the first deny or reject rule that matches, then the first
+// allow rule, then the default policy.
+struct PacketVerdict {
+    Action action = Action::accept;
+    const Rule* rule = nullptr;  // the deciding rule; null: loopback or the default policy
+    std::string reason;          // in words, without the rule's location
+};
+PacketVerdict evaluate_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port);
+
+// "tcp/22", "udp/161": the protocol and port of a connection to explain.
+// nullopt with *error set otherwise.
+std::optional<std::pair<Protocol, uint16_t>> parse_connection_spec(std::string_view text, std::string* error);
+
+// One line for an admin: "tcp/22 from 10.1.2.3: dropped by FILE:LINE
+// (deny in from blocklist): REASON".
+std::string explain_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port);
+
 // The TCP session client:client_port -> server_port of this host (an SSH
 // session as SSH_CONNECTION names it).
 SessionVerdict check_session(const Policy& policy, const core::IpAddress& client, uint16_t client_port,

@@ -647,6 +647,7 @@ private:
         rule.action = action;
         rule.direction = *dir;
         rule.line = line_no_;
+        rule.source = std::string(core::trim(*line_));
         size_t i = 2;
         bool saw_all = false;
         for (; i < w.size(); ++i) {

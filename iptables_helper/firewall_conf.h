@@ -100,6 +100,7 @@ struct Rule {
     std::vector<std::string> targets;  // as written (service names, specs), for comments
     Peers peers;                       // sources (in) or destinations (out)
     int line = 0;
+    std::string source;                // the statement as written, for explanations
 };
 
 struct LogSettings {

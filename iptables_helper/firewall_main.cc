@@ -63,6 +63,9 @@ const char* kUsageText =
     "commands:\n"
     "  check [FILE]              check the policy; errors as FILE:LINE:COL\n"
     "  render [FILE]             print what apply would load (--family v4|v6|ipset|nft)\n"
+    "  explain ADDR PROTO/PORT [FILE]\n"
+    "                            what a new connection from ADDR to PROTO/PORT meets, and the line\n"
+    "                            that decides it\n"
     "  apply [FILE]              load the policy atomically (--confirm SECONDS, --force)\n"
     "  confirm                   keep what `apply --confirm` loaded\n"
     "  rollback                  load the previous ringfence ruleset again\n"
@@ -165,6 +168,16 @@ std::optional<Options> parse_args(int argc, char** argv) {
     bool plain = std::find(without.begin(), without.end(), o.command) != without.end();
     if (o.command == "revert-timer") {
         o.extra.assign(positional.begin() + 1, positional.end());
+        return o;
+    }
+    if (o.command == "explain") {
+        if (positional.size() < 3 || positional.size() > 4) {
+            complain("explain takes ADDRESS PROTO/PORT [FILE], like: explain 10.1.2.3 tcp/22");
+            return std::nullopt;
+        }
+        o.extra.assign(positional.begin() + 1, positional.begin() + 3);
+        o.file_given = positional.size() == 4;
+        o.file = o.file_given ? positional[3] : kDefaultFile;
         return o;
     }
     if (!takes_file && !plain) {
@@ -662,6 +675,31 @@ int cmd_check(const Options& o) {
     return kOk;
 }
 
+// What the policy does with one new inbound connection, and which line
+// decides: computed from the model in the renderers' order, as the SSH
+// lockout check does. Exit 0 whatever the verdict (as tcpdmatch).
+int cmd_explain(const Options& o) {
+    std::optional<core::IpAddress> peer = core::IpAddress::parse(o.extra[0]);
+    std::string why;
+    auto spec = fw::parse_connection_spec(o.extra[1], &why);
+    if (!peer) {
+        complain("explain: `" + core::escape_for_log(o.extra[0]) + "` is not an IPv4 or IPv6 address");
+        std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
+        return kUsage;
+    }
+    if (!spec) {
+        complain("explain: " + why);
+        std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
+        return kUsage;
+    }
+    std::optional<Loaded> l = load_policy(o.file, false);
+    if (!l) {
+        return kInvalid;
+    }
+    std::cout << fw::explain_inbound(*l->policy, *peer, spec->first, spec->second) << "\n";
+    return kOk;
+}
+
 int cmd_render(const Options& o) {
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
@@ -1006,6 +1044,7 @@ int run(int argc, char** argv) {
     const std::string& c = o->command;
     if (c == "check") return cmd_check(*o);
     if (c == "render") return cmd_render(*o);
+    if (c == "explain") return cmd_explain(*o);
     if (c == "apply") return cmd_apply(*o);
     if (c == "confirm") return cmd_confirm(*o);
     if (c == "rollback") return cmd_rollback(*o);

@@ -193,6 +193,52 @@ void test_session_check_link_local(void**) {
     CHECK(!v.cut && v.reconnect, v.reason);
 }
 
+// explain: the verdict for one new inbound connection and the deciding line,
+// in the renderers' order (deny and reject before allow, whatever the file
+// order; then the default).
+void test_explain_inbound(void**) {
+    unit::Compiled c = unit::compile(
+        "policy in drop\n"
+        "service ssh tcp/22\n"
+        "allow in ssh from 10.0.0.0/8 2001:db8::/32\n"
+        "reject in tcp/22 from 10.9.0.0/16\n"
+        "allow in udp/161 from any\n");
+    CHECK(c.policy->valid(), c.text());
+    struct Row {
+        const char* peer;
+        const char* spec;
+        firewall::Action action;
+        int line;  // 0: the default or loopback
+        const char* says;
+    };
+    const Row rows[] = {
+        {"10.1.2.3", "tcp/22", firewall::Action::accept, 3, "accepted by "},
+        {"10.9.1.1", "tcp/22", firewall::Action::reject, 4, "rejected by "},
+        {"192.0.2.1", "tcp/22", firewall::Action::drop, 0, "default is `policy in drop`"},
+        {"10.1.2.3", "tcp/23", firewall::Action::drop, 0, "dropped: no rule matches"},
+        {"2001:db8::5", "tcp/22", firewall::Action::accept, 3, "(allow in ssh from 10.0.0.0/8 2001:db8::/32)"},
+        {"::ffff:10.1.2.3", "tcp/22", firewall::Action::accept, 3, "tcp/22 from 10.1.2.3: accepted"},
+        {"192.0.2.1", "udp/161", firewall::Action::accept, 5, "udp/161 from 192.0.2.1: accepted by "},
+        {"127.0.0.1", "tcp/23", firewall::Action::accept, 0, "loopback"},
+    };
+    for (const Row& r : rows) {
+        std::string err;
+        auto spec = firewall::parse_connection_spec(r.spec, &err);
+        auto peer = core::IpAddress::parse(r.peer);
+        CHECK(spec && peer, err);
+        firewall::PacketVerdict v = firewall::evaluate_inbound(*c.policy, *peer, spec->first, spec->second);
+        std::string line = firewall::explain_inbound(*c.policy, *peer, spec->first, spec->second);
+        std::string row = std::string(r.peer) + " " + r.spec + " -> " + line;
+        CHECK(v.action == r.action, row);
+        CHECK_INT(v.rule != nullptr ? v.rule->line : 0, r.line, row);
+        CHECK(unit::contains(line, r.says), row);
+    }
+    for (const char* bad : {"tcp", "tcp/", "tcp/0", "tcp/65536", "icmp/3", "22", "tcp/22x"}) {
+        std::string err;
+        CHECK(!firewall::parse_connection_spec(bad, &err) && unit::contains(err, "is not PROTO/PORT"), bad);
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -204,6 +250,7 @@ int main() {
         cmocka_unit_test(test_session_check),
         cmocka_unit_test(test_parse_ssh_connection),
         cmocka_unit_test(test_session_check_link_local),
+        cmocka_unit_test(test_explain_inbound),
     };
     unit::apply_filters();
     return cmocka_run_group_tests(tests, nullptr, nullptr);
