@@ -935,7 +935,25 @@ void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rul
     }
     if (c2 != std::string_view::npos) {
         rule->has_options = true;
-        compile_options(c, rest.substr(c2 + 1), c1 + 1 + c2 + 1);
+        if (!compile_options(c, rest.substr(c2 + 1), c1 + 1 + c2 + 1) && !rule->clients_broken &&
+            text.find('[') == std::string::npos) {
+            // "sshd: 2001:db8::/32": the address's colons split the rule, so
+            // the error is about an option ("bad option name 'db8'").
+            // Say what was meant, in the bracketed form.
+            size_t start = clients.find_last_of(" \t,");
+            start = c1 + 1 + (start == std::string_view::npos ? 0 : start + 1);
+            size_t end = text.find_first_not_of("0123456789abcdefABCDEF:./", start);
+            std::string candidate = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            size_t slash = candidate.find('/');
+            std::string addr = candidate.substr(0, slash);
+            if (std::count(addr.begin(), addr.end(), ':') >= 2 && core::IpAddress::parse(addr)) {
+                std::string bracketed = "[" + addr + "]" + (slash == std::string::npos ? "" : candidate.substr(slash));
+                diags_->push_back(loc.at(start, core::Severity::note,
+                                         "'" + candidate + "' is an IPv6 address: in hosts.allow and hosts.deny it "
+                                         "must be written in brackets, " + bracketed,
+                                         ""));
+            }
+        }
     }
 }
 

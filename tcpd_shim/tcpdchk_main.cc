@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/ip.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
@@ -75,6 +76,7 @@ private:
     void warn_at(const tcpd::Rule& r, size_t offset, Severity sev, std::string msg, std::string hint);
     void warn_option(const tcpd::Rule& r, const tcpd::Option& o, std::string msg, std::string hint);
     void warn_token(const tcpd::Rule& r, const std::string& token, std::string msg, std::string hint);
+    void lint_invisible(const tcpd::Rule& r, const std::string& token);
     void lint_host(const tcpd::Rule& r, const tcpd::HostPattern& h);
     void lint_options(const tcpd::Rule& r);
 
@@ -150,11 +152,37 @@ bool digits_and_dots(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789.") == std::string::npos;
 }
 
+// A control character (CR, VT, ESC, ...) or a non-breaking space inside a
+// pattern: legal, as in libwrap, but no host name has one, so the pattern
+// never matches and a deny rule holding it quietly denies less.
+void Linter::lint_invisible(const tcpd::Rule& r, const std::string& token) {
+    for (size_t i = 0; i < token.size(); ++i) {
+        auto ch = static_cast<unsigned char>(token[i]);
+        bool nbsp = ch == 0xa0 || (ch == 0xc2 && i + 1 < token.size() && static_cast<unsigned char>(token[i + 1]) == 0xa0);
+        if (ch < 0x20 || ch == 0x7f || nbsp) {
+            char code[8];
+            std::snprintf(code, sizeof code, "\\x%02x", ch);
+            warn_token(r, token,
+                       "'" + ringfence::core::escape_for_log(token) + "' contains " +
+                           (nbsp ? std::string("a non-breaking space") : std::string("the control character ") + code) +
+                           ": it matches only a name that has the same invisible character",
+                       "retype the pattern");
+            return;
+        }
+    }
+}
+
 void Linter::lint_host(const tcpd::Rule& r, const tcpd::HostPattern& h) {
     if (h.kind != tcpd::HostPattern::Kind::string) {
         return;
     }
     const tcpd::StringPattern& p = h.string;
+    if (p.kind == tcpd::StringPattern::Kind::exact && digits_and_dots(p.text) &&
+        p.text.find('.') != std::string::npos && !ringfence::core::IpAddress::parse(p.text)) {
+        warn_token(r, h.text, "'" + h.text + "' is not an IPv4 address: it never matches",
+                   "write four numbers from 0 to 255 (10.1.2.3), or a network prefix ending in a dot (10.1.)");
+        return;
+    }
     if (p.kind == tcpd::StringPattern::Kind::suffix && digits_and_dots(p.text.substr(1))) {
         warn_token(r, h.text,
                    "'" + h.text + "' matches every client address that ends in '" + h.text +
@@ -262,8 +290,23 @@ void Linter::lint(const tcpd::Policy& policy, bool implicit_allow) {
             }
         }
         if (!r.clients_broken) {
+            // Once per rule: the first pattern that needs the client's name.
+            bool dns_noted = false;
             for (const auto& part : r.clients.parts) {
                 for (const tcpd::ClientPattern& c : part) {
+                    lint_invisible(r, c.text);
+                    bool all = c.host.kind == tcpd::HostPattern::Kind::string &&
+                               c.host.string.kind == tcpd::StringPattern::Kind::all;
+                    if (!dns_noted && !all && c.host.needs_name()) {
+                        dns_noted = true;
+                        warn_token(r, c.text,
+                                   "'" + ringfence::core::escape_for_log(c.text) +
+                                       "' needs the client's host name: a reverse and a forward DNS "
+                                   "lookup for each client that reaches this rule, and a slow DNS server delays "
+                                   "the connection",
+                                   "prefer addresses and networks (10.1.2.0/24, [2001:db8::]/32), above all "
+                                   "for daemons under ringfence-wrap");
+                    }
                     lint_host(r, c.host);
                     if (c.user && c.user->kind != tcpd::StringPattern::Kind::all &&
                         lower(c.user->text) != "unknown") {
