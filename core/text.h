@@ -43,6 +43,28 @@ inline std::string_view trim(std::string_view s) {
     return s;
 }
 
+// The first character of `token` that no real name, tty or host has and a
+// reader cannot see: a control character (CR, VT, ESC, ...) or a
+// non-breaking space (UTF-8 C2 A0, or the Latin-1 byte A0). Returns its
+// offset and sets *what ("the control character \x1b", "a non-breaking
+// space"); npos when there is none.
+inline size_t find_invisible(std::string_view token, std::string* what) {
+    for (size_t i = 0; i < token.size(); ++i) {
+        auto c = static_cast<unsigned char>(token[i]);
+        bool nbsp = c == 0xa0 || (c == 0xc2 && i + 1 < token.size() && static_cast<unsigned char>(token[i + 1]) == 0xa0);
+        if (nbsp) {
+            *what = "a non-breaking space";
+            return i;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            static const char kHex[] = "0123456789abcdef";
+            *what = std::string("the control character \\x") + kHex[c >> 4] + kHex[c & 15];
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
 // The lines of `text` without their '\n'; a last line without '\n' counts,
 // an empty text has none.
 inline std::vector<std::string> split_lines(std::string_view text) {

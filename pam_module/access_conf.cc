@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <unordered_map>
 
 namespace ringfence::access {
@@ -385,19 +384,13 @@ bool LineCompiler::colon_item_error(std::string_view tok) {
 // item is legal, as in stock, but no name, tty or host really has one: the
 // item never matches, and a deny line holding it quietly denies less.
 void LineCompiler::check_invisible(std::string_view tok) {
-    for (size_t i = 0; i < tok.size(); ++i) {
-        auto c = static_cast<unsigned char>(tok[i]);
-        bool nbsp = c == 0xa0 || (c == 0xc2 && i + 1 < tok.size() && static_cast<unsigned char>(tok[i + 1]) == 0xa0);
-        if (c < 0x20 || c == 0x7f || nbsp) {
-            char code[8];
-            std::snprintf(code, sizeof code, "\\x%02x", c);
-            warning(offset_of(tok) + i,
-                    "'" + core::escape_for_log(std::string(tok)) + "' contains " +
-                        (nbsp ? std::string("a non-breaking space") : std::string("the control character ") + code) +
-                        ": it matches only a name that has the same invisible character",
-                    "retype the item; separate items with spaces, commas or tabs");
-            return;
-        }
+    std::string what;
+    size_t at = core::find_invisible(tok, &what);
+    if (at != std::string_view::npos) {
+        warning(offset_of(tok) + at,
+                "'" + core::escape_for_log(std::string(tok)) + "' contains " + what +
+                    ": it matches only a name that has the same invisible character",
+                "retype the item; separate items with spaces, commas or tabs");
     }
 }
 

@@ -25,6 +25,7 @@
 
 #include "core/diagnostic.h"
 #include "core/ip.h"
+#include "core/text.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
@@ -156,19 +157,12 @@ bool digits_and_dots(const std::string& s) {
 // pattern: legal, as in libwrap, but no host name has one, so the pattern
 // never matches and a deny rule holding it quietly denies less.
 void Linter::lint_invisible(const tcpd::Rule& r, const std::string& token) {
-    for (size_t i = 0; i < token.size(); ++i) {
-        auto ch = static_cast<unsigned char>(token[i]);
-        bool nbsp = ch == 0xa0 || (ch == 0xc2 && i + 1 < token.size() && static_cast<unsigned char>(token[i + 1]) == 0xa0);
-        if (ch < 0x20 || ch == 0x7f || nbsp) {
-            char code[8];
-            std::snprintf(code, sizeof code, "\\x%02x", ch);
-            warn_token(r, token,
-                       "'" + ringfence::core::escape_for_log(token) + "' contains " +
-                           (nbsp ? std::string("a non-breaking space") : std::string("the control character ") + code) +
-                           ": it matches only a name that has the same invisible character",
-                       "retype the pattern");
-            return;
-        }
+    std::string what;
+    if (ringfence::core::find_invisible(token, &what) != std::string::npos) {
+        warn_token(r, token,
+                   "'" + ringfence::core::escape_for_log(token) + "' contains " + what +
+                       ": it matches only a name that has the same invisible character",
+                   "retype the pattern");
     }
 }
 
