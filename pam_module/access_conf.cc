@@ -151,6 +151,7 @@ bool LineCompiler::inside_ipv6_item(std::string_view text, size_t i) const {
 
 bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
     out->text = std::string(tok);
+    out->column = static_cast<int>(offset_of(tok)) + 1;
     size_t hash = tok.find('#');
     if (hash != std::string_view::npos) {
         return error(offset_of(tok) + hash, "'#' in the users field",
@@ -224,6 +225,7 @@ bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
 
 bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
     out->text = std::string(tok);
+    out->column = static_cast<int>(offset_of(tok)) + 1;
     size_t hash = tok.find('#');
     if (hash != std::string_view::npos) {
         return error(offset_of(tok) + hash, "'#' in the origins field",
@@ -482,6 +484,7 @@ bool LineCompiler::compile(Rule* rule) {
                                  "examples: Wk0800-1800, SaSu, !Al2200-0600, Wk0900-1700|Sa1000-1200");
                 }
                 rule->times = std::move(*spec);
+                rule->times_column = static_cast<int>(offset_of(tail)) + 1;
                 origins = rest.substr(0, i);
                 break;
             }
@@ -499,7 +502,7 @@ bool LineCompiler::compile(Rule* rule) {
 // name service could not answer. A rule whose match depends on one decides
 // nothing but a refusal (fail closed); one that matches or fails to match
 // whatever the answer is decided as usual.
-enum class Tri { no, yes, unknown };
+using Tri = Match;
 
 Tri tri(bool b) { return b ? Tri::yes : Tri::no; }
 Tri tri_and(Tri a, Tri b) {
@@ -510,18 +513,78 @@ Tri tri_and(Tri a, Tri b) {
 }
 Tri tri_not(Tri a) { return a == Tri::unknown ? a : tri(a == Tri::no); }
 
+// Names from the request and the policy, for the trace: escaped and bounded.
+std::string q(const std::string& s) { return core::escape_for_log(s, 200); }
+
+// Why a group membership is what it is (the trace says it in words).
+enum class Via { no_group, lookup_failed, primary, listed, group_list, not_member, list_failed };
+
+struct Membership {
+    Tri answer;
+    Via via;
+};
+
+std::string membership_why(const std::string& user, const std::string& group, Via via) {
+    switch (via) {
+        case Via::primary:
+            return q(user) + " is in group " + q(group) + " (primary group)";
+        case Via::listed:
+            return q(user) + " is in group " + q(group) + " (listed member)";
+        case Via::group_list:
+            return q(user) + " is in group " + q(group) + " (in the user's group list)";
+        case Via::not_member:
+            return q(user) + " is not in group " + q(group);
+        case Via::no_group:
+            return "there is no group " + q(group);
+        case Via::lookup_failed:
+            return "whether " + q(user) + " is in group " + q(group) +
+                   " is unknown: the name service failed to look up the group";
+        case Via::list_failed:
+            return "whether " + q(user) + " is in group " + q(group) +
+                   " is unknown: the name service failed to list the user's groups";
+    }
+    return "";
+}
+
+// The addresses an origin was compared as: "10.1.2.3" for itself, else
+// "ws1 (10.1.2.3, 2001:db8::3)" or "ws1 (no address)".
+std::string as_addresses(const std::string& from, const std::vector<IpAddress>& addrs) {
+    if (addrs.size() == 1 && addrs.front().to_string() == from) {
+        return q(from);
+    }
+    std::string out = q(from) + " (";
+    if (addrs.empty()) {
+        return out + "no address)";
+    }
+    for (size_t i = 0; i < addrs.size() && i < 8; ++i) {
+        out += (i > 0 ? ", " : "") + addrs[i].to_string();
+    }
+    return out + (addrs.size() > 8 ? ", ...)" : ")");
+}
+
 class Evaluator {
 public:
-    Evaluator(const Request& r, Environment& env) : req_(r), env_(env), origin_(origin_of(r)) {}
+    Evaluator(const Request& r, Environment& env, bool nodefgroup)
+        : req_(r), env_(env), origin_(origin_of(r)), nodefgroup_(nodefgroup) {}
 
     const Origin& origin() const { return origin_; }
     // A group of the last rule tried whose membership could not be resolved.
     const std::string& unresolved_group() const { return unresolved_; }
 
+    // Records the steps of the following rule_matches() calls there (null: none).
+    void trace_into(RuleTrace* trace) { trace_ = trace; }
+
     Tri rule_matches(const Rule& rule) {
         unresolved_.clear();
-        if (rule.times && !rule.times->matches(req_.when)) {
-            return Tri::no;
+        if (rule.times) {
+            bool now = rule.times->matches(req_.when);
+            if (trace_ != nullptr) {
+                record(Step::Field::time, 0, nullptr, tri(now),
+                       format_local_time(req_.when) + (now ? " is within " : " is outside ") + q(rule.times->text()));
+            }
+            if (!now) {
+                return Tri::no;
+            }
         }
         Tri users = list_matches(rule.users, true);
         if (users == Tri::no) {
@@ -531,15 +594,31 @@ public:
     }
 
 private:
+    void record(Step::Field field, int part, const Token* token, Tri result, std::string why) {
+        Step s;
+        s.field = field;
+        s.part = part;
+        s.token = token;
+        s.result = result;
+        s.why = std::move(why);
+        trace_->steps.push_back(std::move(s));
+    }
+
     // A EXCEPT B EXCEPT C = A and not (B and not C). The parts are tried
     // left to right up to the first that does not match (no lookups for the
     // rest), then folded from the right.
     Tri list_matches(const TokenList& list, bool users) {
         parts_.clear();
+        int part_no = 0;
         for (const auto& part : list.parts) {
             Tri any = Tri::no;
             for (const Token& t : part) {
-                Tri m = users ? user_matches(t) : tri(origin_matches(t, origin_.text, origin_.remote, false));
+                std::string why;
+                std::string* whyp = trace_ != nullptr ? &why : nullptr;
+                Tri m = users ? user_matches(t, whyp) : tri(origin_matches(t, origin_.text, origin_.remote, false, whyp));
+                if (trace_ != nullptr) {
+                    record(users ? Step::Field::users : Step::Field::origins, part_no, &t, m, std::move(why));
+                }
                 if (m == Tri::yes) {
                     any = Tri::yes;
                     break;
@@ -552,6 +631,7 @@ private:
             if (any == Tri::no) {
                 break;
             }
+            ++part_no;
         }
         Tri v = parts_.back();
         for (size_t i = parts_.size() - 1; i-- > 0;) {
@@ -564,37 +644,42 @@ private:
     // primary gid, or the group lists the user, or the user's group list
     // (getgrouplist) holds the gid. Looked up once per name and decision;
     // the user's group list only when the first two do not answer.
-    Tri in_group(const std::string& name) {
+    Tri in_group(const std::string& name, Via* via) {
         auto known = groups_.find(name);
-        Tri answer = known != groups_.end() ? known->second : groups_.emplace(name, group_membership(name)).first->second;
-        if (answer == Tri::unknown) {
+        const Membership& m =
+            known != groups_.end() ? known->second : groups_.emplace(name, group_membership(name)).first->second;
+        if (m.answer == Tri::unknown) {
             unresolved_ = name;
         }
-        return answer;
+        *via = m.via;
+        return m.answer;
     }
 
-    Tri group_membership(const std::string& name) {
+    Membership group_membership(const std::string& name) {
         const core::UserInfo& u = *req_.user;
         core::GroupInfo g;
         switch (env_.identity.lookup_group(name, &g)) {
             case core::LookupStatus::not_found:
-                return Tri::no;
+                return {Tri::no, Via::no_group};
             case core::LookupStatus::failed:
-                return Tri::unknown;
+                return {Tri::unknown, Via::lookup_failed};
             case core::LookupStatus::found:
                 break;
         }
-        if (g.gid == u.gid || std::find(g.members.begin(), g.members.end(), u.name) != g.members.end()) {
-            return Tri::yes;
+        if (g.gid == u.gid) {
+            return {Tri::yes, Via::primary};
+        }
+        if (std::find(g.members.begin(), g.members.end(), u.name) != g.members.end()) {
+            return {Tri::yes, Via::listed};
         }
         if (!gids_loaded_) {
             gids_loaded_ = true;
             gids_ok_ = env_.identity.group_ids(u, &gids_) == core::LookupStatus::found;
         }
         if (std::find(gids_.begin(), gids_.end(), g.gid) != gids_.end()) {
-            return Tri::yes;
+            return {Tri::yes, Via::group_list};
         }
-        return gids_ok_ ? Tri::no : Tri::unknown;
+        return gids_ok_ ? Membership{Tri::no, Via::not_member} : Membership{Tri::unknown, Via::list_failed};
     }
 
     const char* domain() {
@@ -605,6 +690,9 @@ private:
         return domain_.empty() ? nullptr : domain_.c_str();
     }
 
+    // For the trace of a netgroup item, after domain() was asked.
+    std::string domain_note() const { return domain_.empty() ? "" : " (NIS domain " + q(domain_) + ")"; }
+
     const std::string& host_name() {
         if (!host_loaded_) {
             host_ = env_.identity.host_name();
@@ -613,31 +701,85 @@ private:
         return host_;
     }
 
-    Tri user_matches(const Token& t) {
+    // `why` (null: not tracing) receives the reason in words.
+    Tri user_matches(const Token& t, std::string* why) {
         const core::UserInfo& u = *req_.user;
         switch (t.kind) {
             case Token::Kind::all:
+                if (why != nullptr) {
+                    *why = "ALL matches every user";
+                }
                 return Tri::yes;
-            case Token::Kind::name:
+            case Token::Kind::name: {
                 if (iequals(t.value, u.name)) {
+                    if (why != nullptr) {
+                        *why = q(u.name) + " is " + q(t.value) +
+                               (t.value == u.name ? "" : " (user names compare without case)");
+                    }
                     return Tri::yes;
                 }
-                return nodefgroup_ ? Tri::no : in_group(t.value);
-            case Token::Kind::group:
-                return in_group(t.value);
-            case Token::Kind::netgroup:
-                return tri(env_.identity.in_netgroup(t.value, nullptr, u.name.c_str(), domain()));
-            case Token::Kind::host_netgroup:
-                return tri(!host_name().empty() &&
-                           env_.identity.in_netgroup(t.value, host_name().c_str(), u.name.c_str(), domain()));
+                if (nodefgroup_) {
+                    if (why != nullptr) {
+                        *why = q(u.name) + " is not " + q(t.value) + " (nodefgroup: a bare name is not a group)";
+                    }
+                    return Tri::no;
+                }
+                Via via;
+                Tri m = in_group(t.value, &via);
+                if (why != nullptr) {
+                    *why = m == Tri::yes             ? membership_why(u.name, t.value, via)
+                           : via == Via::no_group    ? q(u.name) + " is not " + q(t.value) + ", and there is no group " +
+                                                           q(t.value)
+                           : via == Via::not_member ? q(u.name) + " is neither " + q(t.value) + " nor in group " +
+                                                           q(t.value)
+                                                     : q(u.name) + " is not " + q(t.value) + "; " +
+                                                           membership_why(u.name, t.value, via);
+                }
+                return m;
+            }
+            case Token::Kind::group: {
+                Via via;
+                Tri m = in_group(t.value, &via);
+                if (why != nullptr) {
+                    *why = membership_why(u.name, t.value, via);
+                }
+                return m;
+            }
+            case Token::Kind::netgroup: {
+                bool in = env_.identity.in_netgroup(t.value, nullptr, u.name.c_str(), domain());
+                if (why != nullptr) {
+                    *why = q(u.name) + (in ? " is in netgroup " : " is not in netgroup ") + q(t.value) + domain_note();
+                }
+                return tri(in);
+            }
+            case Token::Kind::host_netgroup: {
+                bool in = !host_name().empty() &&
+                          env_.identity.in_netgroup(t.value, host_name().c_str(), u.name.c_str(), domain());
+                if (why != nullptr) {
+                    *why = host_name().empty() ? "this host has no name: it is in no netgroup"
+                                               : "(" + q(host_name()) + ", " + q(u.name) + ")" +
+                                                     (in ? " is in netgroup " : " is not in netgroup ") +
+                                                     q(t.value) + domain_note();
+                }
+                return tri(in);
+            }
             case Token::Kind::user_at_host: {
-                Tri user = user_matches(*t.user_part);
+                Tri user = user_matches(*t.user_part, why);
                 if (user == Tri::no) {
                     return Tri::no;
                 }
-                return tri_and(user, tri(!host_name().empty() && origin_matches(*t.host_part, host_name(), true, true)));
+                std::string host_why;
+                bool here = !host_name().empty() &&
+                            origin_matches(*t.host_part, host_name(), true, true, why != nullptr ? &host_why : nullptr);
+                if (why != nullptr) {
+                    *why += "; this host " + (host_name().empty() ? std::string("has no name") : host_why);
+                }
+                return tri_and(user, tri(here));
             }
             default:
+                if (why != nullptr) {
+                    *why = q(t.text) + " is not a users item";
+                }
                 return Tri::no;
         }
     }
@@ -664,60 +806,117 @@ private:
         return cache;
     }
 
-    bool origin_matches(const Token& t, const std::string& from, bool remote, bool self) {
+    // `why` (null: not tracing) receives the reason in words.
+    bool origin_matches(const Token& t, const std::string& from, bool remote, bool self, std::string* why) {
         if (t.kind == Token::Kind::netgroup) {
-            return env_.identity.in_netgroup(t.value, from.c_str(), nullptr, domain());
+            bool in = env_.identity.in_netgroup(t.value, from.c_str(), nullptr, domain());
+            if (why != nullptr) {
+                *why = q(from) + (in ? " is in netgroup " : " is not in netgroup ") + q(t.value) + domain_note();
+            }
+            return in;
         }
-        if (t.kind == Token::Kind::all || iequals(t.text, from)) {
+        if (t.kind == Token::Kind::all) {
+            if (why != nullptr) {
+                *why = "ALL matches every origin";
+            }
+            return true;
+        }
+        if (iequals(t.text, from)) {
+            if (why != nullptr) {
+                *why = q(from) + " is " + q(t.text);
+            }
             return true;
         }
         if (t.kind == Token::Kind::local) {
+            if (why != nullptr) {
+                *why = remote ? q(from) + " is a remote host (rhost), not LOCAL" : q(from) + " is LOCAL (no rhost)";
+            }
             return !remote;
         }
         if (!remote) {
+            if (why != nullptr) {
+                bool host_only = t.kind == Token::Kind::domain || t.kind == Token::Kind::v4_prefix ||
+                                 t.kind == Token::Kind::network;
+                *why = q(from) + " is not " + q(t.text) + (host_only ? " (only a remote host can be in it)" : "");
+            }
             return false;
         }
         switch (t.kind) {
-            case Token::Kind::domain:
-                return from.size() > t.value.size() && iends_with(from, t.value);
-            case Token::Kind::v4_prefix:
-                for (const IpAddress& a : addresses_of(from, self)) {
+            case Token::Kind::domain: {
+                bool in = from.size() > t.value.size() && iends_with(from, t.value);
+                if (why != nullptr) {
+                    *why = q(from) + (in ? " ends in " : " does not end in ") + q(t.text);
+                }
+                return in;
+            }
+            case Token::Kind::v4_prefix: {
+                const std::vector<IpAddress>& addrs = addresses_of(from, self);
+                for (const IpAddress& a : addrs) {
                     if (a.is_v4() && (a.to_string() + ".").compare(0, t.value.size(), t.value) == 0) {
+                        if (why != nullptr) {
+                            *why = (a.to_string() == from ? q(from) : q(from) + " (" + a.to_string() + ")") +
+                                   " starts with " + q(t.text);
+                        }
                         return true;
                     }
                 }
+                if (why != nullptr) {
+                    *why = as_addresses(from, addrs) + (addrs.size() > 1 ? " do not start with " : " does not start with ") +
+                           q(t.text);
+                }
                 return false;
-            case Token::Kind::network:
-                for (const IpAddress& a : addresses_of(from, self)) {
+            }
+            case Token::Kind::network: {
+                const std::vector<IpAddress>& addrs = addresses_of(from, self);
+                const bool single = t.text.find('/') == std::string::npos;  // an address, not a network
+                for (const IpAddress& a : addrs) {
                     if (t.network->contains(a)) {
+                        if (why != nullptr) {
+                            *why = (a.to_string() == from ? q(from) : q(from) + " (" + a.to_string() + ")") +
+                                   (single ? " is " : " is in ") + q(t.text);
+                        }
                         return true;
                     }
                 }
+                if (why != nullptr) {
+                    *why = as_addresses(from, addrs) + (addrs.size() > 1 ? " are not" : " is not") +
+                           (single ? " " : " in ") + q(t.text);
+                }
                 return false;
+            }
             default:
+                if (why != nullptr) {
+                    *why = q(from) + " is not " + q(t.text);
+                }
                 return false;
         }
     }
 
-public:
-    bool nodefgroup_ = false;
-
-private:
     const Request& req_;
     Environment& env_;
     Origin origin_;
+    bool nodefgroup_;
+    RuleTrace* trace_ = nullptr;
     std::string domain_, host_;
     bool domain_loaded_ = false, host_loaded_ = false;
     std::vector<IpAddress> from_addrs_, self_addrs_;
     bool from_loaded_ = false, self_loaded_ = false;
-    std::vector<Tri> parts_;                         // list_matches scratch
-    std::unordered_map<std::string, Tri> groups_;  // memberships asked so far
+    std::vector<Tri> parts_;                                // list_matches scratch
+    std::unordered_map<std::string, Membership> groups_;   // memberships asked so far
     std::vector<gid_t> gids_;
     bool gids_loaded_ = false, gids_ok_ = false;
     std::string unresolved_;
 };
 
 }  // namespace
+
+std::string format_local_time(const core::LocalTime& t) {
+    static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s %02d:%02d", t.weekday >= 0 && t.weekday < 7 ? kDays[t.weekday] : "???",
+                  t.minute / 60 % 100, t.minute % 60);
+    return buf;
+}
 
 std::string Rule::location() const { return file + ":" + std::to_string(line); }
 
@@ -785,19 +984,30 @@ std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText
             }
         }
     }
-    policy->nodefgroup_ = options.nodefgroup;
+    policy->options_ = options;
     policy->valid_ = !core::has_errors(Diagnostics(diags->begin() + static_cast<long>(errors_before), diags->end()));
     return policy;
 }
 
 Decision Policy::evaluate(const Request& request, Environment& env) const {
-    Evaluator ev(request, env);
-    ev.nodefgroup_ = nodefgroup_;
+    return evaluate(request, env, nullptr);
+}
+
+Decision Policy::evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace) const {
+    Evaluator ev(request, env, options_.nodefgroup);
     Decision d;
     d.origin = ev.origin().text;
     d.remote = ev.origin().remote;
     for (const Rule& rule : rules_) {
+        if (trace != nullptr) {
+            trace->emplace_back();
+            trace->back().rule = &rule;
+            ev.trace_into(&trace->back());
+        }
         Tri m = ev.rule_matches(rule);
+        if (trace != nullptr) {
+            trace->back().result = m;
+        }
         if (m == Tri::no) {
             continue;
         }

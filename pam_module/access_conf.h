@@ -42,6 +42,7 @@ struct Token {
     };
     Kind kind = Kind::name;
     std::string text;                          // as written
+    int column = 0;                            // 1-based column of `text` in the rule's line
     std::string value;                         // name without decoration
     std::optional<core::CidrRange> network;    // Kind::network
     std::shared_ptr<const Token> user_part;    // Kind::user_at_host
@@ -59,6 +60,7 @@ struct Rule {
     TokenList users;
     TokenList origins;
     std::optional<core::TimeSpec> times;  // absent: every time
+    int times_column = 0;                 // 1-based column of the time field, 0 if absent
     std::string file;
     int line = 0;
     std::string source;                   // the line as written
@@ -73,12 +75,38 @@ struct Request {
     core::LocalTime when;
 };
 
+// "Tue 21:00": a request's time as explain() and lint show it.
+std::string format_local_time(const core::LocalTime& t);
+
 struct Environment {
     core::Identity& identity;
     core::NameService& dns;
 };
 
 enum class Verdict { allow, deny, no_match };
+
+// The evaluator's three values: unknown is a group membership that the name
+// service could not resolve (a rule that depends on one refuses).
+enum class Match { no, yes, unknown };
+
+// One thing the evaluator looked at, with why it did or did not match; only
+// recorded for explain(). Tokens after the first that matches in a list are
+// not looked at and have no step.
+struct Step {
+    enum class Field { time, users, origins };
+    Field field = Field::users;
+    int part = 0;                  // 0: before the first EXCEPT; n: after the n-th
+    const Token* token = nullptr;  // null for the time field
+    Match result = Match::no;
+    std::string why;               // e.g. "alice is in group vmadmins (listed member)"
+};
+
+// Every step of one rule, in evaluation order, and the rule's result.
+struct RuleTrace {
+    const Rule* rule = nullptr;
+    std::vector<Step> steps;
+    Match result = Match::no;
+};
 
 struct Decision {
     Verdict verdict = Verdict::no_match;
@@ -109,14 +137,19 @@ public:
     bool valid() const { return valid_; }
     const std::vector<Rule>& rules() const { return rules_; }
 
+    const ParseOptions& options() const { return options_; }
+
     // First matching rule decides; no match = Verdict::no_match (pam_access
     // then allows). Must not be called on an invalid policy.
     Decision evaluate(const Request& request, Environment& env) const;
+    // The same evaluation, recording every rule considered into *trace
+    // (see explain() in access_explain.h). Same lookups, same decision.
+    Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace) const;
 
 private:
     std::vector<Rule> rules_;
     bool valid_ = false;
-    bool nodefgroup_ = false;
+    ParseOptions options_;
 };
 
 // The files a policy is made of: the main file, then (when use_dropins) the

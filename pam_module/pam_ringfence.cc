@@ -8,7 +8,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -16,6 +15,7 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "pam_module/access_conf.h"
+#include "pam_module/module_options.h"
 
 namespace ringfence::pam {
 
@@ -26,51 +26,7 @@ using access::Policy;
 using access::Verdict;
 using core::escape_for_log;
 
-constexpr const char* kDefaultFile = "/etc/security/access.conf";
-constexpr const char* kDropinDir = "/etc/security/access.d";
-
-struct ModuleConfig {
-    access::ParseOptions parse;
-    std::string file = kDefaultFile;
-    bool accessfile_given = false;
-    bool debug = false;
-    bool quiet_log = false;
-    std::string bad_option;  // first unknown option, if any
-};
-
-ModuleConfig parse_args(int argc, const char** argv) {
-    ModuleConfig c;
-    for (int i = 0; i < argc; ++i) {
-        const char* a = argv[i];
-        if (a == nullptr) {
-            continue;
-        }
-        if (std::strncmp(a, "accessfile=", 11) == 0) {
-            c.file = a + 11;
-            c.accessfile_given = true;
-        } else if (std::strncmp(a, "fieldsep=", 9) == 0) {
-            c.parse.fieldsep = a + 9;
-        } else if (std::strncmp(a, "listsep=", 8) == 0) {
-            c.parse.listsep = a + 8;
-        } else if (std::strcmp(a, "debug") == 0) {
-            c.debug = true;
-        } else if (std::strcmp(a, "nodefgroup") == 0) {
-            c.parse.nodefgroup = true;
-        } else if (std::strcmp(a, "atgroup") == 0) {
-            c.parse.atgroup = true;
-        } else if (std::strcmp(a, "nodns") == 0) {
-            // Accepted: tokens are never resolved anyway (see below).
-        } else if (std::strcmp(a, "quiet_log") == 0) {
-            c.quiet_log = true;
-        } else if (std::strcmp(a, "noaudit") == 0) {
-            // Accepted for pam_access compatibility; this module writes no
-            // audit records (see pam_ringfence(8)).
-        } else if (c.bad_option.empty()) {
-            c.bad_option = a;
-        }
-    }
-    return c;
-}
+using ModuleConfig = access::ModuleOptions;
 
 // The compiled policy, kept for the life of the process (the module is
 // linked -z nodelete so this survives pam_end) and rebuilt when any file it
@@ -78,21 +34,19 @@ ModuleConfig parse_args(int argc, const char** argv) {
 // with a constructor or destructor in the module.
 struct Cached {
     std::string key;
-    access::PolicySource source;
-    std::shared_ptr<const Policy> policy;
-    core::Diagnostics diags;
+    access::LoadedPolicy loaded;
 };
 
 pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 Cached* g_cache = nullptr;
 
 std::string cache_key(const ModuleConfig& c) {
-    return c.file + '\n' + (c.accessfile_given ? "1" : "0") + '\n' + c.parse.fieldsep + '\n' + c.parse.listsep +
+    return c.accessfile + '\n' + (c.accessfile_given ? "1" : "0") + '\n' + c.parse.fieldsep + '\n' + c.parse.listsep +
            '\n' + (c.parse.nodefgroup ? "1" : "0") + (c.parse.atgroup ? "1" : "0");
 }
 
 bool still_fresh(const Cached& c) {
-    for (const auto& [path, stamp] : c.source.stamps) {
+    for (const auto& [path, stamp] : c.loaded.source.stamps) {
         if (core::stamp_of(path) != stamp) {
             return false;
         }
@@ -106,7 +60,7 @@ struct Loaded {
     bool main_missing = false;
 };
 
-Loaded load_policy(const ModuleConfig& cfg) {
+Loaded cached_policy(const ModuleConfig& cfg) {
     std::string key = cache_key(cfg);
     pthread_mutex_lock(&g_cache_lock);
     struct Unlock {
@@ -115,18 +69,14 @@ Loaded load_policy(const ModuleConfig& cfg) {
     if (g_cache == nullptr || g_cache->key != key || !still_fresh(*g_cache)) {
         auto fresh = std::make_unique<Cached>();
         fresh->key = key;
-        fresh->source = access::read_policy_files(cfg.file, !cfg.accessfile_given, kDropinDir);
-        fresh->diags = fresh->source.diags;
-        if (fresh->source.ok) {
-            fresh->policy = Policy::compile(fresh->source.files, cfg.parse, &fresh->diags);
-        }
+        fresh->loaded = access::load_policy(cfg);
         delete g_cache;
         g_cache = fresh.release();
     }
     Loaded out;
-    out.policy = g_cache->policy;
-    out.diags = g_cache->diags;
-    out.main_missing = g_cache->source.files.empty() || g_cache->source.files.front().path != cfg.file;
+    out.policy = g_cache->loaded.policy;
+    out.diags = g_cache->loaded.diags;
+    out.main_missing = g_cache->loaded.main_missing;
     return out;
 }
 
@@ -162,7 +112,7 @@ void log_policy_errors(pam_handle_t* pamh, const core::Diagnostics& diags) {
 }
 
 int check_access(pam_handle_t* pamh, int argc, const char** argv) {
-    ModuleConfig cfg = parse_args(argc, argv);
+    ModuleConfig cfg = access::parse_module_options(argc, argv);
     if (!cfg.bad_option.empty()) {
         pam_syslog(pamh, LOG_ERR, "unrecognized option [%s]: refusing access (fix the PAM configuration)",
                    escape_for_log(cfg.bad_option).c_str());
@@ -226,9 +176,9 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
     req.user = &user;
 
-    Loaded loaded = load_policy(cfg);
+    Loaded loaded = cached_policy(cfg);
     if (cfg.accessfile_given && loaded.main_missing && loaded.diags.empty()) {
-        pam_syslog(pamh, LOG_ERR, "failed to open accessfile=[%s]", escape_for_log(cfg.file, 400).c_str());
+        pam_syslog(pamh, LOG_ERR, "failed to open accessfile=[%s]", escape_for_log(cfg.accessfile, 400).c_str());
         return PAM_ABORT;
     }
     if (!loaded.policy || !loaded.policy->valid()) {
@@ -238,7 +188,7 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     if (loaded.main_missing && !cfg.accessfile_given) {
         // As pam_access: not an error, but the admin should know that only
         // the drop-ins (if any) apply.
-        pam_syslog(pamh, LOG_WARNING, "warning: cannot open %s: no such file", cfg.file.c_str());
+        pam_syslog(pamh, LOG_WARNING, "warning: cannot open %s: no such file", cfg.accessfile.c_str());
     }
 
     core::SystemClock clock;

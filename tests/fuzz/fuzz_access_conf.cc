@@ -1,9 +1,11 @@
 // Fuzz target: the access.conf compiler and evaluator, plus the core
 // parsers it uses. Parse, then evaluate for fixed requests against fake
-// lookups, then render every diagnostic. Built with libFuzzer when
+// lookups, explain the same requests (the verdict must be evaluate's), lint,
+// then render every diagnostic. Built with libFuzzer when
 // RINGFENCE_FUZZ=ON; otherwise replay_main.cc replays the corpus as a test.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "core/ip.h"
 #include "core/time_window.h"
 #include "pam_module/access_conf.h"
+#include "pam_module/access_explain.h"
+#include "pam_module/access_lint.h"
 
 namespace {
 
@@ -18,7 +22,14 @@ using namespace ringfence;
 
 class FakeIdentity : public core::Identity {
 public:
-    core::LookupStatus lookup_user(const std::string&, core::UserInfo*) override { return core::LookupStatus::not_found; }
+    // root and alice exist (lint asks; evaluate never does).
+    core::LookupStatus lookup_user(const std::string& name, core::UserInfo* out) override {
+        if (name != "root" && name != "alice") {
+            return core::LookupStatus::not_found;
+        }
+        *out = name == "root" ? core::UserInfo{"root", 0, 0} : core::UserInfo{"alice", 1000, 1000};
+        return core::LookupStatus::found;
+    }
     // vmadmins (gid 2000) lists alice; "flaky" cannot be resolved.
     core::LookupStatus lookup_group(const std::string& name, core::GroupInfo* out) override {
         if (name == "flaky") {
@@ -118,7 +129,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             req.when = core::LocalTime{flags % 7, (flags * 37) % 1440};
             access::Decision d = policy->evaluate(req, env);
             (void)d.explanation();
+            access::Explanation e = access::explain(*policy, req, env);
+            if (e.decision.verdict != d.verdict || e.decision.rule != d.rule ||
+                e.decision.unresolved_group != d.unresolved_group) {
+                std::abort();  // explain must decide exactly as the module
+            }
+            (void)access::format_explanation(e);
         }
+    }
+    for (const auto& d : access::lint(*policy, env)) {
+        (void)d.full();
     }
     return 0;
 }

@@ -1,0 +1,43 @@
+// explain: every rule of an access.conf policy that one request goes
+// through, with why each item did or did not match, and the decision. It runs
+// the module's own evaluator (Policy::evaluate with a trace), so its decision
+// is the module's decision for the same request and lookups.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pam_module/access_conf.h"
+
+namespace ringfence::access {
+
+struct Explanation {
+    Origin origin;               // what the origins field was compared with
+    std::string origin_source;   // "rhost", "tty" or "service": where it came from
+    std::vector<RuleTrace> rules;  // every rule considered, in order, up to the deciding one
+    Decision decision;           // as Policy::evaluate
+};
+
+// The policy must be valid and outlive the result (rules are pointed to).
+// Does the lookups the module would do, no more.
+Explanation explain(const Policy& policy, const Request& request, Environment& env);
+
+// The explanation as text, one rule per paragraph:
+//   access.conf:5: + : (vmadmins) : 10.0.0.0/8
+//     users   alice is in group vmadmins (listed member)
+//     origins 10.1.2.3 is in 10.0.0.0/8
+//     -> allowed by access.conf:5
+// then "verdict: ..." (Decision::explanation()).
+std::string format_explanation(const Explanation& e);
+
+// "user alice, from 10.1.2.3 (rhost), service sshd, at Tue 21:00"
+std::string describe_request(const Request& request);
+
+// A request time as an admin writes it: "Tue 21:00" (a day as Tue,
+// Tuesday or Tu, any case) or "2024-05-14 21:00" (the calendar's weekday).
+// nullopt with *error saying what was expected.
+std::optional<core::LocalTime> parse_request_time(std::string_view text, std::string* error);
+
+}  // namespace ringfence::access

@@ -1,0 +1,71 @@
+// Module options and policy loading, shared by pam_ringfence.so and the
+// programs that check what it would do.
+#include "pam_module/module_options.h"
+
+namespace ringfence::access {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+}  // namespace
+
+bool apply_module_option(std::string_view a, ModuleOptions* c) {
+    if (starts_with(a, "accessfile=")) {
+        c->accessfile = std::string(a.substr(11));
+        c->accessfile_given = true;
+    } else if (starts_with(a, "fieldsep=")) {
+        c->parse.fieldsep = std::string(a.substr(9));
+    } else if (starts_with(a, "listsep=")) {
+        c->parse.listsep = std::string(a.substr(8));
+    } else if (a == "debug") {
+        c->debug = true;
+    } else if (a == "nodefgroup") {
+        c->parse.nodefgroup = true;
+    } else if (a == "atgroup") {
+        c->parse.atgroup = true;
+    } else if (a == "nodns") {
+        // Accepted: tokens are never resolved anyway (pam_ringfence(8)).
+    } else if (a == "quiet_log") {
+        c->quiet_log = true;
+    } else if (a == "noaudit") {
+        // Accepted for pam_access compatibility; no audit records are written.
+    } else {
+        if (c->bad_option.empty()) {
+            c->bad_option = std::string(a);
+        }
+        return false;
+    }
+    return true;
+}
+
+ModuleOptions parse_module_options(int argc, const char* const* argv) {
+    ModuleOptions c;
+    for (int i = 0; i < argc; ++i) {
+        if (argv[i] != nullptr) {
+            apply_module_option(argv[i], &c);
+        }
+    }
+    return c;
+}
+
+ModuleOptions parse_module_options(const std::vector<std::string>& words) {
+    ModuleOptions c;
+    for (const std::string& w : words) {
+        apply_module_option(w, &c);
+    }
+    return c;
+}
+
+LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir) {
+    LoadedPolicy out;
+    out.source = read_policy_files(options.accessfile, !options.accessfile_given, dropin_dir);
+    out.diags = out.source.diags;
+    if (out.source.ok) {
+        out.policy = Policy::compile(out.source.files, options.parse, &out.diags);
+    }
+    out.main_missing = out.source.files.empty() || out.source.files.front().path != options.accessfile;
+    return out;
+}
+
+}  // namespace ringfence::access

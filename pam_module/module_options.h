@@ -1,0 +1,47 @@
+// The module options of pam_ringfence.so (accessfile=, fieldsep=, listsep=,
+// nodefgroup, atgroup, ...) and the reading of the policy they select. One
+// parser and one loader for the module and for every program that must see
+// the policy exactly as the module does (ringfence-accesschk, the CLI).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "pam_module/access_conf.h"
+
+namespace ringfence::access {
+
+inline constexpr const char* kDefaultAccessFile = "/etc/security/access.conf";
+inline constexpr const char* kDropinDir = "/etc/security/access.d";
+
+struct ModuleOptions {
+    ParseOptions parse;
+    std::string accessfile = kDefaultAccessFile;
+    bool accessfile_given = false;  // accessfile=: that file only, no access.d
+    bool debug = false;
+    bool quiet_log = false;
+    std::string bad_option;         // the first unrecognized option; the module then refuses
+};
+
+// Applies one option word, as the module reads its argv; later words win.
+// Returns false (and records the first in bad_option) if it is unknown.
+bool apply_module_option(std::string_view word, ModuleOptions* options);
+
+ModuleOptions parse_module_options(int argc, const char* const* argv);
+ModuleOptions parse_module_options(const std::vector<std::string>& words);
+
+// The policy the module would enforce with these options: the same files
+// (accessfile=, else access.conf and the drop-ins of dropin_dir), the same
+// trust checks, the same compiler.
+struct LoadedPolicy {
+    PolicySource source;
+    std::shared_ptr<const Policy> policy;  // null if a file could not be read safely
+    core::Diagnostics diags;               // reading, then compiling
+    bool main_missing = false;             // the main file does not exist
+};
+LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir = kDropinDir);
+
+}  // namespace ringfence::access
