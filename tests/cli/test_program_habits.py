@@ -38,6 +38,7 @@ BAD = {
     "ringfence-wrap": (["--name"], "option '--name' needs a value"),
     "ringfence-tcpd": ([], "run me with argv[0] set to the real daemon"),
     "ringfence-firewall": (["--frobnicate"], "--frobnicate"),
+    "ringfence-accesschk": (["--frobnicate"], "unrecognized option '--frobnicate'"),
 }
 
 

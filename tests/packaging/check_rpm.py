@@ -198,10 +198,10 @@ def cmd_contents(a):
     has(f"{libdir}/security/pam_ringfence.so", "-rwxr-xr-x", "PAM module")
     has(f"{libdir}/libringfence-preload.so", "-rwxr-xr-x", "preload shim")
     for prog in ("ringfence", "ringfence-firewall", "ringfence-tcpd", "ringfence-wrap",
-                 "ringfence-tcpdmatch", "ringfence-tcpdchk"):
+                 "ringfence-tcpdmatch", "ringfence-tcpdchk", "ringfence-accesschk"):
         has(f"{sbindir}/{prog}", "-rwxr-xr-x", "program")
     for page in ("man5/ringfence-access.conf.5", "man5/ringfence-firewall.conf.5",
-                 "man8/pam_ringfence.8", "man8/ringfence.8", "man8/ringfence-firewall.8",
+                 "man8/pam_ringfence.8", "man8/ringfence.8", "man8/ringfence-firewall.8", "man8/ringfence-accesschk.8",
                  "man8/ringfence-tcpd.8", "man8/ringfence-wrap.8",
                  "man8/ringfence-tcpdmatch.8", "man8/ringfence-tcpdchk.8"):
         base = f"{mandir}/{page}"
