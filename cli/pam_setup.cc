@@ -12,6 +12,7 @@
 #include "core/diagnostic.h"
 #include "core/text.h"
 #include "pam_module/access_conf.h"
+#include "pam_module/module_options.h"
 
 namespace ringfence::cli {
 
@@ -31,34 +32,11 @@ std::string pam_file(const Context& ctx) {
     return f.find('/') == std::string::npos ? "/etc/pam.d/" + f : f;
 }
 
-// The module options of pam_ringfence(8), as the module reads them.
-struct ModuleOptions {
-    access::ParseOptions parse;
-    std::string accessfile = "/etc/security/access.conf";
-    bool accessfile_given = false;
-    std::string bad;
-};
+// The module options of pam_ringfence(8): the module's own parser.
+using access::ModuleOptions;
 
 ModuleOptions module_options(const std::string& text) {
-    ModuleOptions m;
-    for (const std::string& a : core::split_words(text)) {
-        if (a.compare(0, 11, "accessfile=") == 0) {
-            m.accessfile = a.substr(11);
-            m.accessfile_given = true;
-        } else if (a.compare(0, 9, "fieldsep=") == 0) {
-            m.parse.fieldsep = a.substr(9);
-        } else if (a.compare(0, 8, "listsep=") == 0) {
-            m.parse.listsep = a.substr(8);
-        } else if (a == "nodefgroup") {
-            m.parse.nodefgroup = true;
-        } else if (a == "atgroup") {
-            m.parse.atgroup = true;
-        } else if (a == "debug" || a == "nodns" || a == "quiet_log" || a == "noaudit") {
-        } else if (m.bad.empty()) {
-            m.bad = a;
-        }
-    }
-    return m;
+    return access::parse_module_options(core::split_words(text));
 }
 
 // Compiles the policy the new line will enforce, exactly as the module
@@ -272,8 +250,8 @@ int commit(const Context& ctx, const Loaded& l, const pam::Plan& plan) {
 
 int enable_pam(const Context& ctx) {
     ModuleOptions m = module_options(ctx.options().module_options);
-    if (!m.bad.empty()) {
-        ctx.error("unknown pam_ringfence option '" + core::escape_for_log(m.bad, 60) +
+    if (!m.bad_option.empty()) {
+        ctx.error("unknown pam_ringfence option '" + core::escape_for_log(m.bad_option, 60) +
                   "' in --module-options (see pam_ringfence(8))");
         return kUsage;
     }
@@ -313,7 +291,7 @@ int enable_pam(const Context& ctx) {
             }
         }
         ModuleOptions active = module_options(args);
-        if (active.bad.empty() && !lint_access(ctx, active)) {
+        if (active.bad_option.empty() && !lint_access(ctx, active)) {
             ctx.error("pam_ringfence is enabled with this policy: it refuses every login now");
             return kRefused;
         }
