@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /*
  * nss_count.so: counts the name-service calls a process makes, for the
  * benchmark. Preload it in front of libnss_wrapper.so:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /*
  * pam_bench: times account decisions (pam_acct_mgmt) through the real libpam.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The subcommands of `ringfence`: enable / disable each layer, and status.
 // Each returns an Exit code (context.h) and prints what it did or why not.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Shared plumbing of the `ringfence` command (see context.h).
 #include "cli/context.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every `ringfence` subcommand shares: the managed system's tree
 // (--root), messages, careful file reading and writing (backup, temporary
 // file, fsync, rename, mode/owner/SELinux label kept) and running a program

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `ringfence enable firewall` / `disable firewall`: the boot unit
 // ringfence-firewall.service (systemd) or the SysV script ringfence-firewall,
 // after `ringfence-firewall check` has accepted /etc/ringfence/firewall.conf.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence: turns each layer on and off, safely, and says which are on.
 //
 //   ringfence [--root DIR] enable|disable pam|wrap DAEMON|firewall [options]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `ringfence enable pam` / `disable pam`: the account line of pam_ringfence
 // in /etc/pam.d/system-auth (or --file), checked and written with care:
 // the policy it will enforce is compiled first, the file is parsed

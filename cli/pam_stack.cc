@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Parsing and editing of /etc/pam.d files (see pam_stack.h).
 //
 // Tokens follow Linux-PAM's _pam_StrTok(): fields are separated by blanks; a

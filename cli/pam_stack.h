@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A PAM configuration file (/etc/pam.d/*) as Linux-PAM reads it, and the two
 // edits `ringfence enable pam` / `ringfence disable pam` make to it. Pure
 // code: bytes in, bytes (or a refusal with file:line:col) out, so that the

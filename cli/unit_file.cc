@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // systemd unit file reading for the `ringfence` command (see unit_file.h).
 #include "cli/unit_file.h"
 

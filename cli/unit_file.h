@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Just enough of systemd's unit file syntax (systemd.syntax(7)) for
 // `ringfence enable wrap` and `enable firewall`: sections, Key=Value
 // assignments, comments, lines continued with '\', and the order in which

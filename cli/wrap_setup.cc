@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `ringfence enable wrap DAEMON` / `disable wrap DAEMON`: a systemd drop-in
 // (/etc/systemd/system/DAEMON.service.d/ringfence.conf) that starts the
 // vendor's command through ringfence-wrap, as in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Install rules for what is not a build target: the default configuration
 # under /etc/ringfence, the boot files (systemd unit, SysV init script), the
 # state directory and the samples under the documentation directory.

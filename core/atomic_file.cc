@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Atomic file replacement relative to a directory descriptor (see atomic_file.h).
 #include "core/atomic_file.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Replacing a file in one step, relative to a directory descriptor (see
 // rooted_path.h): readers see the old content or the new, never a mix.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Local time for the evaluators.
 #include "core/clock.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The clock, passed in so that no evaluator reads the real time itself.
 #pragma once
 

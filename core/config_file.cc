@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Safe reading of configuration files.
 #include "core/config_file.h"
 

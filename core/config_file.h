@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Safe reading of configuration files: O_NOFOLLOW|O_CLOEXEC, fstat, refuse
 // files that are not regular, not owned by root (or by the reading process's
 // effective uid), or writable by group or others; cap size and line length.

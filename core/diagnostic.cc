@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Compiler-style diagnostics.
 #include "core/diagnostic.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Compiler-style diagnostics: "path:line:col: error: message", the line,
 // a caret under the column and an optional hint.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the evaluators may ask about users, groups, netgroups and this host.
 // The system implementation (system_identity.cc) is the only code that calls
 // NSS; tests and `ringfence explain` pass their own.

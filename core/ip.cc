@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // IPv4/IPv6 addresses and CIDR ranges.
 #include "core/ip.h"
 

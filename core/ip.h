@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // IPv4/IPv6 addresses and CIDR ranges, shared by the three layers.
 // Values are valid by construction: parse functions return nullopt (with a
 // reason) instead of a half-filled address.

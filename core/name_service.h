@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Forward DNS with a time bound. A dead DNS server must never hang a login:
 // every lookup gives up after its timeout and counts as "no address".
 #pragma once

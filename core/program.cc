@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Usage errors and --version for every program (see program.h).
 #include "core/program.h"
 

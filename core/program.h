@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every ringfence program says the same way: a refused command line is
 // one line naming what was wrong plus a pointer to --help (never the whole
 // usage), and --version names the package version.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Path resolution inside a root directory (see rooted_path.h).
 #include "core/rooted_path.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Paths of a managed system that lives under a directory (an image, a test
 // copy, or "/" for this machine), resolved as the kernel would resolve them
 // after chroot(root): an absolute symbolic link starts again at the root,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The system's users, groups and netgroups (NSS). The only place in the
 // project that asks NSS about accounts.
 #include <grp.h>

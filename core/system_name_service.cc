@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Forward DNS bounded in time: getaddrinfo_a + gai_suspend, so a dead
 // resolver costs at most the timeout, never the resolver's retry schedule.
 #include <netdb.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Small string helpers shared by the policy languages. ASCII only and
 // locale-independent, as the C-locale behaviour of the tools we replace.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_time-style time specifications, compiled once.
 #include "core/time_window.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_time-style time specifications ("Wk0800-1800", "SaSu", "!Al2200-0600",
 // "Wk0900-1700|Sa1000-1200") compiled into a value evaluated against a local
 // time. Windows are half-open [start, end) on every day; a range whose start

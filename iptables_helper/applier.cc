@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 #include "iptables_helper/applier.h"
 
 #include <fcntl.h>

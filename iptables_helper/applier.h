@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Loads rendered policies into the kernel and keeps the state that confirm,
 // rollback, status and boot need. Everything here runs the real tools
 // (exec.h, never a shell) and holds the state directory's lock.

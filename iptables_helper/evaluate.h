@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What a compiled firewall Policy does with one connection, computed from
 // the model with the same order as the renderers (loopback, deny/reject,
 // established, builtin ICMP, allow, default). Used by `apply` to refuse a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Runs the netfilter tools (iptables-restore, ipset, nft, ...) without a
 // shell: execve with an argument vector, a fixed environment, the input on a
 // pipe, both outputs captured, and a time limit.

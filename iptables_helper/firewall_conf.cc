@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The firewall.conf compiler: words -> statements -> an immutable Policy.
 #include "iptables_helper/firewall_conf.h"
 

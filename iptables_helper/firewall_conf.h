@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The firewall.conf language (layer 1): text compiled once into an immutable
 // Policy, with compiler-style diagnostics. Pure code: set files are read
 // through a function the caller passes (core::read_config_file by default),

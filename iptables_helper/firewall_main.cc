@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-firewall: checks, renders and applies a firewall.conf policy
 // atomically, with a confirmation timer, rollback, drift status and a boot
 // mode that falls back to the last good ruleset. See ringfence-firewall(8);

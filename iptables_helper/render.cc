@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The firewall renderers: Policy -> iptables-restore / ip6tables-restore /
 // ipset restore text.
 #include "iptables_helper/render.h"

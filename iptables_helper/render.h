@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Renders a compiled firewall Policy as restore input: iptables-restore,
 // ip6tables-restore and `ipset restore`. Pure functions of the policy: the
 // same policy gives the same bytes.

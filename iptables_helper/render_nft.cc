@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The nftables renderer: Policy -> one `nft -f` script for table inet
 // ringfence. Mirrors render.cc rule for rule; see render_nft.h for the names
 // and for how the two families share one table.

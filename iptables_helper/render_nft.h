@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Renders a compiled firewall Policy as an `nft -f` script: the nftables
 // backend of ringfence-firewall, with the same meaning as render_iptables()
 // gives both families (one internal model, a second renderer). Pure function

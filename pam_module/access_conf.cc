@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The access.conf language: compile once, evaluate as a pure function.
 // Decisions follow stock pam_access (Linux-PAM 1.5.2) on well-formed files;
 // see ringfence-access.conf(5) for the deliberate differences.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The access.conf language: pam_access's file format plus an optional fourth
 // field for the time of day. Text is compiled once into an immutable Policy;
 // a Request is then evaluated as a pure function of the policy, the request

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // explain: the module's evaluator with its trace switched on, and the text
 // an admin reads.
 #include "pam_module/access_explain.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // explain: every rule of an access.conf policy that one request goes
 // through, with why each item did or did not match, and the decision. It runs
 // the module's own evaluator (Policy::evaluate with a trace), so its decision

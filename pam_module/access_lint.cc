@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // lint: warnings for a compiled access.conf policy. The checks that depend
 // on a decision ask the module's own evaluator rather than re-deriving it.
 #include "pam_module/access_lint.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // lint: what is legal in an access.conf policy but likely wrong. The
 // compiler already reports what is not legal; these are warnings about a
 // valid policy, with the rule's file:line:col, the line and a hint.

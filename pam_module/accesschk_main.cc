@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-accesschk: checks the access.conf policy that pam_ringfence.so
 // would read, before it goes live (lint), and answers "would this login be
 // allowed, and why?" (--explain) with the module's own reader, compiler and

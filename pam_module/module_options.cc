@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Module options and policy loading, shared by pam_ringfence.so and the
 // programs that check what it would do.
 #include "pam_module/module_options.h"

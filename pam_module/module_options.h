@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The module options of pam_ringfence.so (accessfile=, fieldsep=, listsep=,
 // nodefgroup, atgroup, ...) and the reading of the policy they select. One
 // parser and one loader for the module and for every program that must see

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pam_ringfence.so: the PAM adapter. Gathers the request from PAM items and
 // NSS, evaluates the cached compiled policy, maps the decision to a PAM
 // return code and logs. It never parses anything itself and never lets an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The hosts_access(5) language: compile once, evaluate as a pure function.
 // Decisions follow Debian's libwrap 7.6.q on well-formed files (see
 // /work/shared/notes/tcp_wrappers.md §1 for the behaviour copied here);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The hosts_access(5) language: /etc/hosts.allow and /etc/hosts.deny,
 // compiled once into an immutable Policy and evaluated as a pure function of
 // the policy, a Request and the lookups passed in (reverse and forward DNS,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Layer 2 programs: ringfence-tcpdchk, ringfence-tcpdmatch, ringfence-tcpd.
 # Included by tcpd_shim/CMakeLists.txt.
 set(RINGFENCE_REAL_DAEMON_DIR "/usr/sbin" CACHE STRING

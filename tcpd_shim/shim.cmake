@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # ringfence-wrap and libringfence-preload.so (included by CMakeLists.txt).
 
 # The shim lives inside somebody else's process: only accept and accept4 are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-tcpd: a drop-in for tcpd(8) under inetd, xinetd or systemd
 // socket units with Accept=yes. The connection is on fd 0; the daemon name
 // is basename(argv[0]); the real daemon is argv[0] when it is absolute, else

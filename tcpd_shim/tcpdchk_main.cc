@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-tcpdchk: lints /etc/hosts.allow and /etc/hosts.deny like
 // tcpdchk(8), with compiler-style diagnostics (file:line:col, the line, a
 // caret, a hint). It reports everything the engine refuses (those rules deny

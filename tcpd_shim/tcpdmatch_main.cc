@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-tcpdmatch: predicts how the hosts_access rules answer one
 // request, like tcpdmatch(8), naming the deciding rule.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // ringfence-wrap: starts a standalone daemon with libringfence-preload.so,
 // which applies hosts.allow / hosts.deny to every TCP connection the daemon
 // accepts. The policy is compiled here first: a policy with errors is

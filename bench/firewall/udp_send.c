@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* udp_send SRC DST PORT COUNT: sends COUNT small UDP datagrams from SRC to
  * DST:PORT as fast as one thread can, and prints the nanoseconds per packet.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Per-decision cost of libwrap's hosts_access() versus ringfence's
 // Policy::evaluate() on the same generated hosts.allow / hosts.deny, in one
 // process. Worst case: the deciding rule is the last line of hosts.deny, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* execas ARGV0 PROGRAM [ARGS...]: exec PROGRAM with argv[0] = ARGV0, as inetd
  * does (tcpd learns the real daemon from argv[0]). Used by both inetd-style
  * cells, so that they differ only by ringfence-tcpd's own exec. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* The inetd-style daemon of the tcpd benchmark: the connection is on fd 0;
  * reads the request head, answers a small static response, exits. */
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Every ringfence program answers the command line the same way: --help
 (and -h) prints its usage on stdout and exits 0, --version prints
 "PROGRAM (ringfence) VERSION", a refused command line prints one line saying

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Tests of `ringfence enable|disable pam|wrap|firewall` and `ringfence status`.
 
 Every test builds a small system tree in a temporary directory and runs the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fuzz target: the access.conf compiler and evaluator, plus the core
 // parsers it uses. Parse, then evaluate for fixed requests against fake
 // lookups, explain the same requests (the verdict must be evaluate's), lint,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fuzz target: the firewall.conf compiler and the four renderers. Set files
 // named in the input resolve to a fixed in-memory list; nothing is read.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fuzz target: the parsers of ringfence-firewall's own inputs besides
 // firewall.conf: state bundles (read back at boot and by rollback; a damaged
 // file must be refused, never half read), iptables-restore text for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fuzz target: the hosts_access compiler and evaluator. The input is
 // hosts.allow and hosts.deny separated by a NUL byte; pattern files are
 // never read. Evaluates fixed requests against fake lookups, then renders

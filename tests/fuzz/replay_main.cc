@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Without libFuzzer: run the fuzz target over every file named on the command
 // line (or in the directories named), so the corpus is an ordinary test.
 #include <dirent.h>

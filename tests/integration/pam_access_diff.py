@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Differential test: stock pam_access.so (the oracle) against pam_ringfence.so.
 
 Generates random well-formed access.conf files and many requests, runs every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /*
  * pam_harness: drives PAM modules through the real libpam for the integration
  * tests. Each request names a private service directory (pam_start_confdir),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Integration tests of pam_ringfence.so through the real libpam.
 
 Each section sets up files (in the test's private /etc/security, a tmpfs in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Shared plumbing for the pam_ringfence integration tests.
 
 Everything runs in a private mount + UTS namespace that the test creates for

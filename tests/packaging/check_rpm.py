@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Packaging tests of the ringfence RPM, run by `make rpm-check`.
 
   check_rpm.py lint      --topdir DIR --srcdir DIR

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Fake identity (users, groups, netgroups, host name) and fake DNS for the
 // evaluator tests: tables in memory, every call counted, nothing asks NSS or
 // a resolver.

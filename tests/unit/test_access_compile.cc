@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for the access.conf compiler (Policy::compile): every
 // diagnostic names file:line:col and makes the policy invalid; comments,
 // blanks, leading whitespace, CRLF, a last line without newline and long

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for Policy::evaluate and origin_of with a fake identity and a
 // fake DNS: first match, ALL/LOCAL, users, groups (bare, (group), primary
 // gid), netgroups and atgroup, @@netgroup, user@host, EXCEPT, every kind of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for access::explain: policy + request -> the records and the
 // text (every rule considered, why each item did or did not match, the
 // verdict), unresolvable memberships shown as such, the request-time parser,

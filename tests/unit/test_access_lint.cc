@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for access::lint: policy text -> the exact warnings
 // (file:line:col: warning: message), with a fake identity: missing final
 // deny, rules after a catch-all, users and groups that do not exist, @name

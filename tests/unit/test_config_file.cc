@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for core/config_file: which files are trusted (owner, mode,
 // type, symlinks), how text is split into lines, and the limits. Each test
 // gets its own temporary directory. The tests run as root (CI) so that they

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for core/diagnostic: the one-line and full (caret) formats,
 // has_errors, and escape_for_log on untrusted text.
 #include <string>

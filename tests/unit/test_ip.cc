@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for core/ip: address parsing, CIDR parsing, containment at the
 // boundaries (/0 /1 /31 /32 /127 /128), dotted masks and v4-mapped handling.
 #include <string>

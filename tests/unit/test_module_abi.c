@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* dlopen pam_ringfence.so with RTLD_NOW (every symbol must resolve) and check
  * that its dynamic symbol table exports exactly the six pam_sm_* entry points. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for core/time_window: pam_time-style time specs, half-open
 // windows, midnight crossings, 0000/2400, day-code toggling, '!', left-to-right
 // '|' and '&', error columns, and looks_like_time_spec.

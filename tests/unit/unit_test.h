@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Shared glue for the CMocka unit tests: the cmocka include (its header has
 // no extern "C" of its own on Linux) and checks that name the table row that
 // failed, so one failing row in a table of fifty says which one.

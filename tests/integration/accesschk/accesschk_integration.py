@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Integration test of ringfence-accesschk: the real program, users and
 groups from nss_wrapper (the system's name service as the module sees it),
 policy files in a temporary directory read through the module's own reader

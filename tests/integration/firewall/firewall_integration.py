@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """ringfence-firewall against real netfilter, with real traffic.
 
 Each run re-executes itself in private mount, network and PID namespaces

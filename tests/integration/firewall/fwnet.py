@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """A small network lab for the ringfence-firewall integration tests.
 
 Everything lives in namespaces the test creates for itself:

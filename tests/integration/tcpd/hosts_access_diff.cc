@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Differential test of the hosts_access engine against the real libwrap
 // (Debian's libwrap0): generated hosts.allow / hosts.deny pairs (plus /path
 // pattern files), thousands of (daemon, client address, client name, user,

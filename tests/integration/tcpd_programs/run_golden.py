@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Golden-output tests of ringfence-tcpdchk and ringfence-tcpdmatch.
 
 For each case NAME in golden/: NAME.allow and NAME.deny (either may be

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """ringfence-tcpd under a real inetd, in a sandbox.
 
 The script re-executes itself in private mount and network namespaces

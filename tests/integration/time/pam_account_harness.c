@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* A long-running PAM account-management client for the time-of-day tests:
  * one process answers thousands of (instant, service, user) requests, each
  * through a fresh pam_start_confdir / pam_acct_mgmt / pam_end, with the clock

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Boundary tests for the fourth (time) field of pam_ringfence.so, through
 the real libpam with the clock faked by libfaketime: midnight, 23:59, 24:00
 as an end, ranges across midnight on their second day, the excluded end

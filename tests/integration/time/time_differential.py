@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Differential test: the fourth (time) field of pam_ringfence.so against
 stock pam_time.so, both loaded by the real libpam.
 

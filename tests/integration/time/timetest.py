@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Shared plumbing for the time-of-day integration tests: a private PAM
 service directory, fake users through nss_wrapper, and long-running
 pam_account_harness processes whose clock libfaketime moves per request.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Checks the boot units of ringfence-firewall without touching the host:
 #  - etc/init.d/ringfence-firewall parses (`sh -n`, and dash/bash when
 #    present), and every action calls the program with the documented

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Compiles a firewall policy from a string for the unit tests, with set
 // files served from an in-memory map (keyed by absolute path under
 // /etc/ringfence/).

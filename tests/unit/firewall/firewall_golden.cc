@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Golden render test: every NAME.conf in a directory is compiled and
 // rendered; the output must equal NAME.iptables, NAME.ip6tables, NAME.ipset
 // and NAME.nft (the nftables script) byte for byte (or NAME.err, the

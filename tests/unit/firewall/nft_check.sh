@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Loads each golden nftables script in tests/golden/firewall for real, inside
 # a private network namespace (`unshare -n`: never the host's firewall):
 #   nft -c -f (check), then nft -f twice (the script must replace the table

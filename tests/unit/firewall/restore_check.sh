@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Loads each golden rendering in tests/golden/firewall for real, inside a
 # private network namespace (`unshare -n`: never the host's firewall), with
 # every iptables backend present (nft, legacy):

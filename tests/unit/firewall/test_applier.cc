@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // CMocka unit tests of the applier's pure parts: set generations, our own
 // chain-reference check (iptables-nft-restore --test does not do it), the
 // state file format, the drift diff, the SSH_CONNECTION parser and the SSH

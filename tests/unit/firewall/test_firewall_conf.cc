@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // CMocka unit tests of the firewall.conf language and its renderers: policies
 // from strings, set files from an in-memory map; nothing touches netfilter.
 #include <map>

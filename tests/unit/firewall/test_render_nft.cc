@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // CMocka unit tests of the nftables renderer: policies from strings, set
 // files from an in-memory map; nothing touches netfilter (nft_check.sh loads
 // the output for real). One table-driven test checks render_nft() against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Unit tests of the hosts_access engine (tcpd_shim/hosts_access.h), with fake
 // resolvers, a fake identity and in-memory pattern files: the linear
 // wildcard matcher against a recursive oracle, a decision table over the
