@@ -596,6 +596,30 @@ void origin_addresses(void**) {
              });
 }
 
+// sshd writes a link-local client with its zone ("fe80::1%eth0", PAM_RHOST
+// as SSH_CONNECTION has it): compared by its address, with no DNS lookup.
+void origin_link_local_zone(void**) {
+    World w;
+    auto policy = compile_ok("- : bob : fe80::/10\n- : alice : fe80::1\n+ : ALL : ALL\n");
+    const struct {
+        const char* user;
+        const char* rhost;
+        Verdict verdict;
+        int line;
+    } rows[] = {
+        {"bob", "fe80::1%eth0", D, 1},   {"bob", "FE80::a8fb:f9ff:fee6:f02%vh", D, 1},
+        {"alice", "fe80::1%2", D, 2},    {"alice", "fe80::2%eth0", A, 3},
+        {"bob", "2001:db8::1%eth0", A, 3},  // not link-local: no zone applies, and not in fe80::/10
+    };
+    for (const auto& r : rows) {
+        int dns_before = w.dns.calls();
+        Decision d = decide(*policy, w, remote(r.user, r.rhost));
+        std::string row = std::string(r.user) + " from " + r.rhost + " -> " + d.explanation();
+        CHECK(d.verdict == r.verdict && d.rule != nullptr && d.rule->line == r.line, row);
+        CHECK_INT(w.dns.calls(), dns_before, row + " (no DNS)");
+    }
+}
+
 void origin_slash_zero(void**) {
     run_rows("+ : ALL : 0.0.0.0/0\n",
              {
@@ -906,6 +930,7 @@ int main() {
         cmocka_unit_test(origin_names),         cmocka_unit_test(origin_domains),
         cmocka_unit_test(origin_v4_prefixes),   cmocka_unit_test(origin_addresses),
         cmocka_unit_test(origin_slash_zero),    cmocka_unit_test(origin_netgroups),
+        cmocka_unit_test(origin_link_local_zone),
         cmocka_unit_test(dns_once_per_decision), cmocka_unit_test(dns_only_when_needed),
         cmocka_unit_test(time_fields),          cmocka_unit_test(classic_recipe),
         cmocka_unit_test(unresolved_groups_fail_closed), cmocka_unit_test(group_lookups_per_decision),
