@@ -75,7 +75,7 @@ check-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DRINGFENCE_WERROR=$(WERROR) -DRINGFENCE_SANITIZE=thread \
 	      -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target ringfence_preload ringfence-wrap shim_test_server
-	cd $(TSAN_BUILD) && ctest --output-on-failure -R 'integration_shim_(stress|blocking|names|symbols)'
+	cd $(TSAN_BUILD) && ctest --output-on-failure -R 'integration_shim_(stress|blocking|names|symbols|dns|syslog)'
 
 $(FUZZ_BUILD)/CMakeCache.txt: | deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DRINGFENCE_FUZZ=ON \

@@ -1,10 +1,9 @@
-// TTL + size bounded caches of name lookups (see name_cache.h).
+// TTL + size bounded caches of name lookups with deadlines (see name_cache.h).
 #include "tcpd_shim/name_cache.h"
-
-#include <time.h>
 
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 
@@ -12,26 +11,13 @@ namespace ringfence::tcpd {
 
 namespace detail {
 
-namespace {
-
-int64_t monotonic_now_ns() {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-// How long a waiter sleeps between two looks at a pending entry.
-constexpr long kPollNs = 2000000;  // 2 ms
-
-}  // namespace
-
 template <typename V>
 class TtlCache {
 public:
+    using Answer = LookupAnswer<V>;
+    using Start = std::function<std::shared_ptr<const Answer>()>;
+
     explicit TtlCache(const NameCacheOptions& options) : options_(options) {
-        if (options_.now_ns == nullptr) {
-            options_.now_ns = monotonic_now_ns;
-        }
         if (options_.capacity == 0) {
             options_.capacity = 1;
         }
@@ -41,66 +27,68 @@ public:
     TtlCache(const TtlCache&) = delete;
     TtlCache& operator=(const TtlCache&) = delete;
 
-    // The cached value of `key`, or fetch() (called without the lock held,
-    // at most once per key at a time) whose result is then cached.
-    V get(const std::string& key, const std::function<V()>& fetch) {
-        uint64_t token = 0;
+    // The cached value of `key`; else the answer of the lookup in flight
+    // for it, or of a new one from start(), waited for until `deadline_ns`
+    // and at most lookup_wait after that lookup began; else V{}.
+    V get(const std::string& key, int64_t deadline_ns, const Start& start) {
+        std::shared_ptr<const Answer> answer;
         {
             Lock lock(&mu_);
-            for (;;) {
-                int64_t now = options_.now_ns();
-                auto it = map_.find(key);
-                if (it != map_.end() && !it->second.pending && it->second.expires_ns > now) {
+            int64_t now = lookup_clock_ns();
+            auto it = map_.find(key);
+            if (it != map_.end()) {
+                Entry& e = it->second;
+                settle(e);
+                if (!e.pending && e.expires_ns > now) {
                     ++stats_.hits;
-                    return it->second.value;
+                    return e.value;
                 }
-                if (it != map_.end() && it->second.pending && now - it->second.started_ns < options_.pending_wait_ns) {
-                    // Another thread is looking this key up: wait for it.
-                    lock.unlock();
-                    struct timespec ts = {0, kPollNs};
-                    nanosleep(&ts, nullptr);
-                    lock.lock();
-                    continue;
+                if (e.pending && now - e.pending->started_ns < options_.abandon_ns) {
+                    answer = e.pending;  // in flight: share it
                 }
-                // Absent, expired, or left pending too long (its thread may
-                // not exist: a fork): look it up ourselves.
-                if (pending_count(now) >= options_.max_pending) {
+            }
+            if (!answer) {
+                // Absent, expired, or abandoned (its thread may not exist:
+                // a fork). Started even when the caller cannot wait: the
+                // answer is then there for the next connection.
+                answer = start();
+                if (!answer) {
                     ++stats_.refused;
                     return V{};
                 }
+                ++stats_.lookups;
                 if (it == map_.end()) {
                     make_room(now);
                     it = map_.emplace(key, Entry{}).first;
                 }
-                Entry& e = it->second;
-                e.pending = true;
-                e.started_ns = now;
-                e.value = V{};
-                e.token = token = ++next_token_;
-                ++stats_.lookups;
-                break;
+                it->second.pending = answer;
             }
         }
-        V value{};
-        try {
-            value = fetch();
-        } catch (...) {
-            value = V{};  // an error is "nothing", as a timeout
+        int64_t wait_end = answer->started_ns + options_.lookup_wait_ns;
+        if (deadline_ns < wait_end) {
+            wait_end = deadline_ns;
+        }
+        if (!answer->wait_until(wait_end)) {
+            Lock lock(&mu_);
+            ++stats_.expired;
+            return V{};
         }
         Lock lock(&mu_);
         auto it = map_.find(key);
-        if (it != map_.end() && it->second.pending && it->second.token == token) {
-            it->second.pending = false;
-            it->second.value = value;
-            it->second.expires_ns = options_.now_ns() + options_.ttl_ns;
+        if (it != map_.end() && it->second.pending == answer) {
+            settle(it->second);
         }
-        return value;
+        return answer->value;
     }
 
     std::optional<V> peek(const std::string& key) {
         Lock lock(&mu_);
         auto it = map_.find(key);
-        if (it == map_.end() || it->second.pending || it->second.expires_ns <= options_.now_ns()) {
+        if (it == map_.end()) {
+            return std::nullopt;
+        }
+        settle(it->second);
+        if (it->second.pending || it->second.expires_ns <= lookup_clock_ns()) {
             return std::nullopt;
         }
         return it->second.value;
@@ -115,58 +103,44 @@ public:
 
 private:
     struct Entry {
-        bool pending = false;
-        int64_t started_ns = 0;  // pending: when the lookup began
-        int64_t expires_ns = 0;  // !pending
-        uint64_t token = 0;      // which lookup may fill the entry
-        V value{};
+        std::shared_ptr<const Answer> pending;  // set: a lookup in flight (or unsettled)
+        int64_t expires_ns = 0;                 // !pending
+        V value{};                              // !pending
     };
 
     class Lock {
     public:
-        explicit Lock(pthread_mutex_t* mu) : mu_(mu) { lock(); }
-        ~Lock() {
-            if (held_) {
-                pthread_mutex_unlock(mu_);
-            }
-        }
-        void lock() {
-            pthread_mutex_lock(mu_);
-            held_ = true;
-        }
-        void unlock() {
-            held_ = false;
-            pthread_mutex_unlock(mu_);
-        }
+        explicit Lock(pthread_mutex_t* mu) : mu_(mu) { pthread_mutex_lock(mu_); }
+        ~Lock() { pthread_mutex_unlock(mu_); }
+        Lock(const Lock&) = delete;
+        Lock& operator=(const Lock&) = delete;
 
     private:
         pthread_mutex_t* mu_;
-        bool held_ = false;
     };
 
-    bool live_pending(const Entry& e, int64_t now) const {
-        return e.pending && now - e.started_ns < options_.pending_wait_ns;
-    }
-
-    // O(size), on misses only (at most one per key per TTL).
-    size_t pending_count(int64_t now) const {
-        size_t n = 0;
-        for (const auto& kv : map_) {
-            n += live_pending(kv.second, now) ? 1 : 0;
+    // A finished lookup becomes the cached answer, for a TTL from when it
+    // finished (a late answer too: the lookup's waiters are gone, but the
+    // next connection from the address uses it).
+    void settle(Entry& e) const {
+        if (e.pending && e.pending->done.load(std::memory_order_acquire)) {
+            e.value = e.pending->value;
+            e.expires_ns = e.pending->finished_ns + options_.ttl_ns;
+            e.pending.reset();
         }
-        return n;
     }
 
-    // Makes room for one more entry: drops every expired (or stale pending)
-    // entry, then, if still full, the one that expires first. Live pending
-    // entries are kept (their lookup would otherwise be repeated).
+    // Makes room for one more entry: drops every expired answer and every
+    // abandoned lookup, then, if still full, the answer that expires first.
+    // Lookups in flight are kept (there are at most as many as threads).
     void make_room(int64_t now) {
         if (map_.size() < options_.capacity) {
             return;
         }
         for (auto it = map_.begin(); it != map_.end();) {
-            const Entry& e = it->second;
-            bool dead = e.pending ? !live_pending(e, now) : e.expires_ns <= now;
+            Entry& e = it->second;
+            settle(e);
+            bool dead = e.pending ? now - e.pending->started_ns >= options_.abandon_ns : e.expires_ns <= now;
             it = dead ? map_.erase(it) : std::next(it);
         }
         while (map_.size() >= options_.capacity) {
@@ -177,7 +151,7 @@ private:
                 }
             }
             if (oldest == map_.end()) {
-                break;  // only live pending entries (capacity <= max_pending): go over by one
+                break;  // only lookups in flight: go over by one
             }
             map_.erase(oldest);
         }
@@ -186,7 +160,6 @@ private:
     NameCacheOptions options_;
     pthread_mutex_t mu_;
     std::unordered_map<std::string, Entry> map_;
-    uint64_t next_token_ = 0;
     NameCacheStats stats_;
 };
 
@@ -208,35 +181,45 @@ std::string name_key(const std::string& host) {
 
 }  // namespace
 
-CachingReverseNameService::CachingReverseNameService(ReverseNameService& inner, const NameCacheOptions& options)
-    : inner_(inner), cache_(new detail::TtlCache<std::optional<std::string>>(options)) {}
+CachingReverseNameService::CachingReverseNameService(LookupThreads& threads, const NameCacheOptions& options)
+    : threads_(threads), cache_(new detail::TtlCache<std::optional<std::string>>(options)) {}
 
 CachingReverseNameService::~CachingReverseNameService() { delete cache_; }
 
-std::optional<std::string> CachingReverseNameService::reverse(const core::IpAddress& address) {
+std::optional<std::string> CachingReverseNameService::reverse_until(const core::IpAddress& address,
+                                                                    int64_t deadline_ns) {
     core::IpAddress a = address.unmapped();
-    return cache_->get(address_key(a), [&] { return inner_.reverse(a); });
+    return cache_->get(address_key(a), deadline_ns, [&] { return threads_.start_reverse(a); });
 }
 
-std::optional<std::optional<std::string>> CachingReverseNameService::peek(const core::IpAddress& address) const {
+std::optional<std::string> CachingReverseNameService::reverse(const core::IpAddress& address) {
+    // The lookup's own bound (lookup_wait) applies in any case.
+    return reverse_until(address, INT64_MAX);
+}
+
+std::optional<std::optional<std::string>> CachingReverseNameService::peek(const core::IpAddress& address) {
     return cache_->peek(address_key(address));
 }
 
 NameCacheStats CachingReverseNameService::stats() const { return cache_->stats(); }
 
-CachingNameService::CachingNameService(core::NameService& inner, const NameCacheOptions& options)
-    : inner_(inner), cache_(new detail::TtlCache<std::vector<core::IpAddress>>(options)) {}
+CachingNameService::CachingNameService(LookupThreads& threads, const NameCacheOptions& options)
+    : threads_(threads), cache_(new detail::TtlCache<std::vector<core::IpAddress>>(options)) {}
 
 CachingNameService::~CachingNameService() { delete cache_; }
 
-std::vector<core::IpAddress> CachingNameService::resolve(const std::string& host) {
+std::vector<core::IpAddress> CachingNameService::resolve_until(const std::string& host, int64_t deadline_ns) {
     if (host.empty()) {
         return {};
     }
-    return cache_->get(name_key(host), [&] { return inner_.resolve(host); });
+    return cache_->get(name_key(host), deadline_ns, [&] { return threads_.start_forward(host); });
 }
 
-std::optional<std::vector<core::IpAddress>> CachingNameService::peek(const std::string& host) const {
+std::vector<core::IpAddress> CachingNameService::resolve(const std::string& host) {
+    return resolve_until(host, INT64_MAX);
+}
+
+std::optional<std::vector<core::IpAddress>> CachingNameService::peek(const std::string& host) {
     return cache_->peek(name_key(host));
 }
 

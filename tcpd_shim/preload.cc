@@ -16,22 +16,23 @@
 //   nice) are never run here; banners neither (a write could block).
 // - the daemon's own syslog state (openlog ident, flags, its /dev/log
 //   connection) is left alone: refusals are sent to /dev/log on a socket of
-//   our own, as "ringfence-wrap[PID]: ...".
+//   our own, as "ringfence-wrap[PID]: ...", without ever waiting (a line the
+//   socket cannot take is dropped and counted).
 // - no DNS unless a rule needs the client's name: the engine asks the reverse
-//   resolver lazily; answers are cached 60 s per address (see name_cache.h),
-//   so a name rule costs at most one bounded (2 s) reverse and one bounded
-//   forward lookup per client address and name per minute.
+//   resolver lazily; answers are cached 60 s per address (see name_cache.h).
+//   One accept call waits at most kLookupBudgetNs for names in total, however
+//   many queued clients need one, and at most kMaxLookupThreads lookups run
+//   at once.
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -42,7 +43,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -69,6 +69,19 @@ constexpr int64_t kStaleCheckIntervalNs = 1000000000;  // 1 s
 // A non-blocking accept that meets only refused clients drains at most this
 // many before it reports EAGAIN, so that a flood cannot pin the event loop.
 constexpr int kMaxRefusedPerCall = 256;
+// The time one accept call may spend waiting for client names, in total,
+// however many queued connections it checks (each single lookup is waited
+// for at most 2 s, NameCacheOptions::lookup_wait_ns): enough for one
+// reverse and one forward lookup of a slow resolver, and what a client an
+// address rule allows waits at most behind clients that need a name.
+constexpr int64_t kLookupBudgetNs = 4000000000;  // 4 s
+// An accept() that took longer than this had found the queue empty: the
+// connection it returns starts a new budget.
+constexpr int64_t kBlockedNs = 10000000;  // 10 ms
+// Lookup threads alive at once in a process (a lookup that no longer has a
+// waiter still counts until the resolver gives up). Beyond: no lookup, the
+// name is "unknown".
+constexpr size_t kMaxLookupThreads = 8;
 
 // --- the real functions -----------------------------------------------------
 
@@ -108,13 +121,15 @@ void read_config() {
 
 // --- logging ------------------------------------------------------------------
 
-// One RFC 3164 line to /dev/log on a socket of our own. Best effort: a
-// missing log socket never fails an accept, a full one delays it by at most
-// 200 ms and the line is lost.
-void log_line(int priority, const char* message) {
+// Lines that could not be sent since the last one that could (a full or
+// missing log socket).
+std::atomic<uint64_t> g_log_dropped{0};
+
+// One RFC 3164 line to /dev/log on a socket of our own, never waiting: the
+// daemon is waiting for accept. False when it could not be sent.
+bool send_log_line(int priority, const char* message) {
     static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int saved = errno;
     time_t now = time(nullptr);
     struct tm tm;
     char stamp[32] = "Jan  1 00:00:00";
@@ -125,23 +140,44 @@ void log_line(int priority, const char* message) {
     char buf[1024];
     int len = snprintf(buf, sizeof buf, "<%d>%s %s[%ld]: %s", priority, stamp, kIdent, static_cast<long>(getpid()),
                        message);
-    if (len > 0) {
-        size_t n = static_cast<size_t>(len) < sizeof buf ? static_cast<size_t>(len) : sizeof buf - 1;
-        struct sockaddr_un sun;
-        memset(&sun, 0, sizeof sun);
-        sun.sun_family = AF_UNIX;
-        copy_bounded(sun.sun_path, sizeof sun.sun_path, "/dev/log");
-        int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (s >= 0) {
-            // Wait a little for a busy syslog daemon (its queue holds only a
-            // few datagrams), never long: the daemon is waiting for accept.
-            struct timeval tv;
-            tv.tv_sec = 0;
-            tv.tv_usec = 200000;
-            setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-            sendto(s, buf, n, MSG_NOSIGNAL, reinterpret_cast<struct sockaddr*>(&sun), sizeof sun);
-            close(s);
+    if (len <= 0) {
+        return false;
+    }
+    size_t n = static_cast<size_t>(len) < sizeof buf ? static_cast<size_t>(len) : sizeof buf - 1;
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    copy_bounded(sun.sun_path, sizeof sun.sun_path, "/dev/log");
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0) {
+        return false;
+    }
+    ssize_t sent = sendto(s, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&sun), sizeof sun);
+    close(s);
+    return sent == static_cast<ssize_t>(n);
+}
+
+// Best effort and never blocking: a line that cannot be sent at once (the
+// syslog daemon is behind, stalled or absent) is dropped and counted, and
+// the count is sent ahead of the next line that gets through.
+void log_line(int priority, const char* message) {
+    int saved = errno;
+    uint64_t dropped = g_log_dropped.exchange(0, std::memory_order_relaxed);
+    bool sent = false;
+    if (dropped > 0) {
+        char text[96];
+        snprintf(text, sizeof text, "%llu log lines dropped (/dev/log was full or missing)",
+                 static_cast<unsigned long long>(dropped));
+        if (send_log_line(LOG_AUTH | LOG_WARNING, text)) {
+            sent = send_log_line(priority, message);
+        } else {
+            g_log_dropped.fetch_add(dropped, std::memory_order_relaxed);  // and this line after them
         }
+    } else {
+        sent = send_log_line(priority, message);
+    }
+    if (!sent) {
+        g_log_dropped.fetch_add(1, std::memory_order_relaxed);
     }
     errno = saved;
 }
@@ -216,115 +252,17 @@ std::shared_ptr<const Policy> current_policy() {
 
 // --- client names ---------------------------------------------------------------
 
-// Runs the inner reverse lookup with the asynchronous signals blocked, so that
-// the helper thread SystemReverseNameService starts inherits a mask that
-// blocks them: a daemon's signal handlers never run on a thread of ours
-// (process-directed signals go to the daemon's own threads). The calling
-// thread gets them when the lookup returns, at most its 2 s bound later.
-// Synchronous signals (faults) stay unblocked.
-class SignalQuietReverse final : public ReverseNameService {
-public:
-    explicit SignalQuietReverse(ReverseNameService& inner) : inner_(inner) {}
-    std::optional<std::string> reverse(const core::IpAddress& address) override {
-        sigset_t all, old;
-        sigfillset(&all);
-        for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) {
-            sigdelset(&all, sig);
-        }
-        bool masked = pthread_sigmask(SIG_BLOCK, &all, &old) == 0;
-        struct Restore {
-            bool masked;
-            sigset_t* old;
-            ~Restore() {
-                if (masked) {
-                    pthread_sigmask(SIG_SETMASK, old, nullptr);
-                }
-            }
-        } restore{masked, &old};
-        return inner_.reverse(address);
-    }
-
-private:
-    ReverseNameService& inner_;
-};
-
-#if defined(__SANITIZE_THREAD__)
-// TSan builds only: getaddrinfo_a's helper threads are started inside glibc,
-// unseen by TSan's interceptors, and crash in its malloc. This does the same
-// bounded forward lookup with getaddrinfo on a detached std::thread (the
-// pattern of SystemReverseNameService), which TSan sees.
-class ThreadedForward final : public core::NameService {
-public:
-    std::vector<core::IpAddress> resolve(const std::string& host) override {
-        struct Job {
-            std::string host;
-            pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-            bool done = false;
-            std::vector<core::IpAddress> out;
-        };
-        auto job = std::make_shared<Job>();
-        job->host = host;
-        try {
-            std::thread([job] {
-                struct addrinfo hints;
-                memset(&hints, 0, sizeof hints);
-                hints.ai_family = AF_UNSPEC;
-                hints.ai_socktype = SOCK_STREAM;
-                struct addrinfo* res = nullptr;
-                std::vector<core::IpAddress> out;
-                if (getaddrinfo(job->host.c_str(), nullptr, &hints, &res) == 0) {
-                    for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-                        if (ai->ai_family == AF_INET) {
-                            out.push_back(core::IpAddress::from_v4(reinterpret_cast<const uint8_t*>(
-                                &reinterpret_cast<const struct sockaddr_in*>(ai->ai_addr)->sin_addr)));
-                        } else if (ai->ai_family == AF_INET6) {
-                            out.push_back(core::IpAddress::from_v6(
-                                reinterpret_cast<const struct sockaddr_in6*>(ai->ai_addr)->sin6_addr.s6_addr));
-                        }
-                    }
-                    freeaddrinfo(res);
-                }
-                pthread_mutex_lock(&job->mu);
-                job->out = std::move(out);
-                job->done = true;
-                pthread_mutex_unlock(&job->mu);
-            }).detach();
-        } catch (...) {
-            return {};
-        }
-        for (int i = 0; i < 1000; ++i) {  // 2 s in 2 ms steps
-            pthread_mutex_lock(&job->mu);
-            bool done = job->done;
-            std::vector<core::IpAddress> out = done ? job->out : std::vector<core::IpAddress>{};
-            pthread_mutex_unlock(&job->mu);
-            if (done) {
-                return out;
-            }
-            struct timespec ts = {0, 2000000};
-            nanosleep(&ts, nullptr);
-        }
-        return {};
-    }
-};
-using ForwardService = ThreadedForward;
-#else
-using ForwardService = core::SystemNameService;  // getaddrinfo_a, 2 s bound
-#endif
-
-// The lookup services, created on first use and never freed (like the policy
-// cache). Lifetime of the lookup threads: SystemReverseNameService detaches
-// a thread per reverse lookup which may outlive the 2 s wait; it owns its
-// data (a shared_ptr), touches nothing of ours but that and the code of this
+// The lookup threads and the caches, created on first use and never freed
+// (like the policy cache). Each lookup runs on a detached thread of its own
+// (system_reverse.h) which may outlive every wait for it; it owns its data
+// (shared_ptrs) and touches nothing of ours but that and the code of this
 // library. The shim is preloaded, hence never unloaded (and is linked with
-// -z nodelete so that even a dlopen()ed copy stays mapped): the thread never
-// runs unmapped code. getaddrinfo_a's helper threads (forward lookups) are
-// glibc's own and likewise own their request (see core/system_name_service.cc).
+// -z nodelete so that even a dlopen()ed copy stays mapped): such a thread
+// never runs unmapped code.
 struct NameServices {
-    SystemReverseNameService system_reverse;  // getnameinfo(NI_NAMEREQD), 2 s bound
-    SignalQuietReverse quiet_reverse{system_reverse};
-    ForwardService system_forward;
-    CachingReverseNameService reverse{quiet_reverse};
-    CachingNameService forward{system_forward};
+    LookupThreads threads{kMaxLookupThreads};
+    CachingReverseNameService reverse{threads};  // getnameinfo(NI_NAMEREQD)
+    CachingNameService forward{threads};         // getaddrinfo, the double-reverse check
 };
 
 pthread_mutex_t g_names_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -353,24 +291,50 @@ NameServices& name_services() {
 // client in log lines after the engine decided.
 class PeekReverse final : public ReverseNameService {
 public:
-    explicit PeekReverse(const CachingReverseNameService& cache) : cache_(cache) {}
+    explicit PeekReverse(CachingReverseNameService& cache) : cache_(cache) {}
     std::optional<std::string> reverse(const core::IpAddress& address) override {
         return cache_.peek(address).value_or(std::nullopt);
     }
 
 private:
-    const CachingReverseNameService& cache_;
+    CachingReverseNameService& cache_;
 };
 
 class PeekForward final : public core::NameService {
 public:
-    explicit PeekForward(const CachingNameService& cache) : cache_(cache) {}
+    explicit PeekForward(CachingNameService& cache) : cache_(cache) {}
     std::vector<core::IpAddress> resolve(const std::string& host) override {
         return cache_.peek(host).value_or(std::vector<core::IpAddress>{});
     }
 
 private:
-    const CachingNameService& cache_;
+    CachingNameService& cache_;
+};
+
+// What the engine sees during one accept call: the caches, with the call's
+// deadline on every wait.
+class BudgetReverse final : public ReverseNameService {
+public:
+    BudgetReverse(CachingReverseNameService& cache, int64_t deadline_ns) : cache_(cache), deadline_ns_(deadline_ns) {}
+    std::optional<std::string> reverse(const core::IpAddress& address) override {
+        return cache_.reverse_until(address, deadline_ns_);
+    }
+
+private:
+    CachingReverseNameService& cache_;
+    int64_t deadline_ns_;
+};
+
+class BudgetForward final : public core::NameService {
+public:
+    BudgetForward(CachingNameService& cache, int64_t deadline_ns) : cache_(cache), deadline_ns_(deadline_ns) {}
+    std::vector<core::IpAddress> resolve(const std::string& host) override {
+        return cache_.resolve_until(host, deadline_ns_);
+    }
+
+private:
+    CachingNameService& cache_;
+    int64_t deadline_ns_;
 };
 
 // "127.0.0.3", or "127.0.0.3 (bad.example.org)" when the engine looked the
@@ -469,7 +433,8 @@ int severity_of(const Decision& d, int fallback) {
 enum class Check { allow, deny };
 
 // Decides one accepted connection. Never throws (the caller catches anyway).
-Check check_connection(int fd, const struct sockaddr_storage& peer) {
+// Name lookups wait at most until `deadline_ns` (lookup_clock_ns()).
+Check check_connection(int fd, const struct sockaddr_storage& peer, int64_t deadline_ns) {
     Request req;
     req.daemon = g_daemon;
     req.client.address = to_ip(peer);
@@ -493,15 +458,18 @@ Check check_connection(int fd, const struct sockaddr_storage& peer) {
 
     // The engine looks the client's name up only when a rule it reaches
     // needs it (.domain, a host name, KNOWN, UNKNOWN, LOCAL, PARANOID,
-    // @netgroup): then a cache miss blocks this accept for at most the two
-    // 2 s bounds (reverse, then forward for the double-reverse check); a
-    // name that is missing, or does not map back, is "unknown" / "paranoid".
-    // Netgroups go through NSS.
+    // @netgroup), in first-match order: a rule decided by the address
+    // before any name pattern is reached never waits for a name. A lookup
+    // that is not answered by the deadline counts as failed, as in libwrap:
+    // no reverse name is "unknown", a reverse name that cannot be verified
+    // is "paranoid". Netgroups go through NSS.
     NameServices& names = name_services();
+    BudgetReverse reverse(names.reverse, deadline_ns);
+    BudgetForward forward(names.forward, deadline_ns);
     core::SystemIdentity identity;
     Lookups lookups;
-    lookups.reverse = &names.reverse;
-    lookups.forward = &names.forward;
+    lookups.reverse = &reverse;
+    lookups.forward = &forward;
     lookups.identity = &identity;
     Decision d = policy->evaluate(req, lookups);
     std::string client = client_for_log(req, names);
@@ -540,6 +508,11 @@ void copy_address(const struct sockaddr_storage& peer, socklen_t peer_len, struc
     *addrlen = peer_len;
 }
 
+bool nonblocking_listener(int listen_fd) {
+    int fl = fcntl(listen_fd, F_GETFL);
+    return fl >= 0 && (fl & O_NONBLOCK) != 0;
+}
+
 // The one implementation behind accept() and accept4().
 int checked_accept(int listen_fd, struct sockaddr* addr, socklen_t* addrlen, int flags, bool use_accept4) noexcept {
     pthread_once(&g_real_once, bind_real);
@@ -554,14 +527,24 @@ int checked_accept(int listen_fd, struct sockaddr* addr, socklen_t* addrlen, int
     }
     int saved_errno = errno;
     int refused = 0;
+    // The lookup budget of the connections taken from the queue in one go:
+    // set by the first of them, restarted when the queue was found empty
+    // (the next connection then had nobody queued before it).
+    int64_t deadline_ns = 0;
     for (;;) {
         struct sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
         memset(&peer, 0, sizeof peer);
+        int64_t before_ns = lookup_clock_ns();
         int fd = use_accept4 ? g_real_accept4(listen_fd, reinterpret_cast<struct sockaddr*>(&peer), &peer_len, flags)
                              : g_real_accept(listen_fd, reinterpret_cast<struct sockaddr*>(&peer), &peer_len);
         if (fd < 0) {
             return fd;  // errno as the real call left it
+        }
+        int64_t after_ns = lookup_clock_ns();
+        // (A non-blocking accept never waits: a slow one was merely preempted.)
+        if (deadline_ns == 0 || (after_ns - before_ns > kBlockedNs && !nonblocking_listener(listen_fd))) {
+            deadline_ns = after_ns + kLookupBudgetNs;
         }
         Check verdict = Check::allow;
         if ((peer.ss_family == AF_INET || peer.ss_family == AF_INET6) && is_stream(listen_fd)) {
@@ -569,7 +552,7 @@ int checked_accept(int listen_fd, struct sockaddr* addr, socklen_t* addrlen, int
                 verdict = Check::deny;  // cannot happen after the constructor ran; fail closed
             } else {
                 try {
-                    verdict = check_connection(fd, peer);
+                    verdict = check_connection(fd, peer, deadline_ns);
                 } catch (...) {
                     log_line(LOG_AUTH | LOG_ERR, "internal error while checking a connection: refused");
                     verdict = Check::deny;
@@ -582,8 +565,7 @@ int checked_accept(int listen_fd, struct sockaddr* addr, socklen_t* addrlen, int
             return fd;
         }
         close(fd);
-        int fl = fcntl(listen_fd, F_GETFL);
-        bool nonblocking = fl >= 0 && (fl & O_NONBLOCK) != 0;
+        bool nonblocking = nonblocking_listener(listen_fd);
         // Non-blocking: drain refused connections until an allowed one or the
         // queue is empty, then "try again": an edge-triggered event loop that
         // stops at EAGAIN never misses a pending allowed client.
@@ -592,7 +574,16 @@ int checked_accept(int listen_fd, struct sockaddr* addr, socklen_t* addrlen, int
             return -1;
         }
         // Blocking: wait for the next connection, as if the refused one had
-        // never arrived.
+        // never arrived. If none is queued now, it starts a new budget.
+        if (!nonblocking) {
+            struct pollfd pfd;
+            pfd.fd = listen_fd;
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            if (poll(&pfd, 1, 0) == 0) {
+                deadline_ns = 0;
+            }
+        }
     }
 }
 

@@ -15,9 +15,22 @@ and counts, with inotify, every open of that hosts file: rules without a
 name pattern must cause none, name rules at most one reverse + one forward
 lookup per client address within the shim's 60 s cache.
 
+The `dns` test gives the sandbox a resolver that never answers (a UDP and
+TCP server on 127.0.0.53 that reads queries and drops them; resolv.conf,
+nsswitch.conf and hosts bind-mounted) and queues 40 clients from 40 new
+addresses, all of which need a name, ahead of one client that an address
+rule allows: the allowed client must be answered within a few seconds (the
+lookups of one accept call share one budget), and the daemon must not pile
+up lookup threads.
+
+The `syslog` test stops reading the test's /dev/log socket, so that the log
+socket fills up (512 datagrams, systemd's setting), and queues 1000 refused
+clients ahead of an allowed one: logging must never hold the accept path; the lines that could not be
+sent are counted and reported once the socket drains.
+
 usage: shim_integration.py --wrap W --shim S --server X [--nginx N]
-                           [--sanitize MODE] TEST...
-TEST: symbols | blocking | stress | nginx | badpolicy | names
+                           [--sanitize MODE] [--probe-wait S] TEST...
+TEST: symbols | blocking | stress | nginx | badpolicy | names | dns | syslog
 """
 
 import argparse
@@ -25,6 +38,8 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import resource
+import select
 import struct
 import shutil
 import socket
@@ -72,6 +87,10 @@ def enter_sandbox(argv):
 
 def setup_sandbox(work):
     subprocess.check_call(["ip", "link", "set", "lo", "up"])
+    # The queue of a log socket, as systemd sets it at boot (the kernel's
+    # default, 10 datagrams, is per network namespace; this one is ours).
+    with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
+        f.write("512\n")
     upper, wdir = os.path.join(work, "dev-upper"), os.path.join(work, "dev-work")
     os.mkdir(upper)
     os.mkdir(wdir)
@@ -92,11 +111,23 @@ class SyslogSink:
         self.lock = threading.Lock()
         self.messages = []
         self.stopping = False
+        self.paused = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
+    def pause(self):
+        """Stops reading: the socket's queue fills up as a stalled syslog's would."""
+        self.paused.set()
+        time.sleep(0.2)  # a recv() in progress has timed out
+
+    def resume(self):
+        self.paused.clear()
+
     def _read(self):
         while not self.stopping:
+            if self.paused.is_set():
+                time.sleep(0.05)
+                continue
             try:
                 m = self.sock.recv(65536).decode(errors="replace")
             except socket.timeout:
@@ -205,7 +236,8 @@ def sanitizer_env(args):
     if args.sanitize == "address":
         env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
     elif args.sanitize == "thread":
-        env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66"
+        env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66:suppressions=" + os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "tsan.supp")
     return env
 
 
@@ -246,13 +278,14 @@ def policy_files(work, allow, deny):
     return pa, pd
 
 
-def start_server(args, work, pa, pd, port, threads, extra_env=None, name="shimtest"):
+def start_server(args, work, pa, pd, port, threads, extra_env=None, name="shimtest", unix=True):
+    """threads: a number (blocking accept threads) or "epoll" (one thread)."""
     env = sanitizer_env(args)
     env.pop("LD_PRELOAD", None)
     if extra_env:
         env.update(extra_env)
     d = Daemon([args.wrap, "--name", name, "--allow", pa, "--deny", pd, "--",
-                args.server, str(port), str(threads), os.path.join(work, "unix.sock")],
+                args.server, str(port), str(threads)] + ([os.path.join(work, "unix.sock")] if unix else []),
                env=env, stdout_path=os.path.join(work, "server-%d.out" % port))
     end = time.time() + 10
     while time.time() < end:
@@ -667,8 +700,299 @@ def _test_names(args, work, sink, counter):
         d.stop()
 
 
+# ---------------------------------------------------------------------------
+# dns: a resolver that never answers
+
+class DeadDns:
+    """A DNS server on 127.0.0.53:53 (UDP and TCP) that reads every query and
+    never answers: the worst case for a resolver, every lookup runs into the
+    resolver's own timeout."""
+
+    ADDRESS = "127.0.0.53"
+
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((self.ADDRESS, 53))
+        self.udp.settimeout(0.1)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind((self.ADDRESS, 53))
+        self.tcp.listen(64)
+        self.tcp.settimeout(0.1)
+        self.held = []
+        self.queries = 0
+        self.stopping = False
+        self.threads = [threading.Thread(target=self._udp, daemon=True),
+                        threading.Thread(target=self._tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _udp(self):
+        while not self.stopping:
+            try:
+                self.udp.recv(4096)
+                self.queries += 1
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def _tcp(self):
+        while not self.stopping:
+            try:
+                c, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.held.append(c)  # read by nobody, answered never
+            self.queries += 1
+
+    def close(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join()
+        for c in self.held:
+            c.close()
+        self.udp.close()
+        self.tcp.close()
+
+
+def dead_name_service(work):
+    """resolv.conf naming DeadDns (glibc's default timeout and attempts:
+    a PTR lookup gives up after 2 x 5 s), `hosts: files dns`, and a hosts
+    file that names only localhost: every other client address goes to DNS."""
+    files = {
+        "/etc/resolv.conf": "nameserver %s\noptions timeout:5 attempts:2\n" % DeadDns.ADDRESS,
+        "/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n",
+    }
+    nss_lines = []
+    if os.path.exists("/etc/nsswitch.conf"):
+        with open("/etc/nsswitch.conf") as f:
+            nss_lines = [line for line in f.read().splitlines() if not line.split(":")[0].strip() == "hosts"]
+    files["/etc/nsswitch.conf"] = "\n".join(nss_lines + ["hosts: files dns", ""])
+    for dst, text in files.items():
+        src = os.path.join(work, os.path.basename(dst))
+        write(src, text)
+        if not os.path.exists(dst):
+            raise Failure("%s does not exist: cannot bind-mount over it" % dst)
+        subprocess.check_call(["mount", "--bind", src, dst])
+
+
+def task_count(pid):
+    try:
+        return len(os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return 0
+
+
+class TaskSampler:
+    """The largest number of threads a process had, sampled every 20 ms."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peak = task_count(pid)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            self.peak = max(self.peak, task_count(self.pid))
+            time.sleep(0.02)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join()
+        return self.peak
+
+
+def queue_clients(sources, port):
+    """Connects from each source address without waiting for the daemon:
+    the kernel completes the handshakes, the connections wait in the
+    listening socket's queue in this order."""
+    socks = []
+    for src in sources:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((src, 0))
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        socks.append(s)
+    for s in socks:  # every handshake done before anything else is queued
+        p = select.poll()
+        p.register(s, select.POLLOUT)
+        if not p.poll(5000) or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            raise Failure("a queued client could not connect")
+        s.setblocking(True)
+    return socks
+
+
+def probe(source, port, wait):
+    """Seconds until the daemon answers a client from `source`, or None."""
+    start = time.monotonic()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(wait)
+    try:
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        data = s.recv(100)
+        return (time.monotonic() - start, data)
+    except socket.timeout:
+        return (None, b"")
+    except ConnectionResetError:
+        return (time.monotonic() - start, b"")
+    finally:
+        s.close()
+
+
+def alive(daemon):
+    """Raises with the daemon's last words if it is gone."""
+    if daemon.proc.poll() is not None:
+        raise Failure("the daemon exited (%s):\n%s" % (daemon.proc.returncode, daemon.stderr()[-4000:]))
+
+
+def closed_without_data(socks):
+    bad = 0
+    for s in socks:
+        try:
+            s.settimeout(5)
+            if s.recv(100) != b"":
+                bad += 1
+        except ConnectionResetError:
+            pass
+        except OSError:
+            bad += 1
+        finally:
+            s.close()
+    return bad
+
+
+# The most lookup threads the shim keeps at once (kMaxLookupThreads in
+# preload.cc).
+LOOKUP_THREAD_CAP = 8
+
+
+def test_dns(args, work, sink):
+    dead_name_service(work)
+    dns = DeadDns()
+    try:
+        _test_dns(args, work, sink, dns)
+    finally:
+        dns.close()
+
+
+def _test_dns(args, work, sink, dns):
+    # A name pattern after the address: 127.0.0.1 is decided by its address,
+    # every other client needs its name (and never gets one).
+    pa, pd = policy_files(work, "mtsrv: 127.0.0.1 .example.com\n", "ALL: ALL\n")
+    sources = ["127.0.0.%d" % i for i in range(2, 42)]
+    for port, threads in ((7601, "epoll"), (7602, 1), (7603, 8)):
+        kind = "one-thread epoll daemon" if threads == "epoll" else "%d-thread blocking daemon" % threads
+        d = start_server(args, work, pa, pd, port, threads, name="mtsrv", unix=False)
+        try:
+            time.sleep(0.3)
+            base = task_count(d.proc.pid)
+            sampler = TaskSampler(d.proc.pid)
+            queries_before = dns.queries
+            socks = queue_clients(sources, port)
+            took, data = probe("127.0.0.1", port, args.probe_wait)
+            alive(d)
+            log("%s: 40 clients that need a name queued ahead; the allowed 127.0.0.1 answered after %s" %
+                (kind, "%.3f s" % took if took is not None else "no answer within %.0f s" % args.probe_wait))
+            check(took is not None and b"hello" in data and took <= 10.0,
+                  "%s, dead DNS: the address-allowed client is answered within 10 s (%s)" %
+                  (kind, "%.3f s" % took if took is not None else "no answer"))
+            bad = closed_without_data(socks)
+            check(bad == 0, "%s: the 40 clients without a name were refused (%d not)" % (kind, bad))
+            time.sleep(1.0)
+            peak = sampler.stop()
+            log("%s: %d threads before the burst, at most %d during it; %d DNS queries" %
+                (kind, base, peak, dns.queries - queries_before))
+            check(dns.queries > queries_before, "%s: the shim did ask the dead DNS server" % kind)
+            # TSan starts a background thread of its own with the first thread.
+            extra = 1 if args.sanitize == "thread" else 0
+            check(peak - base <= LOOKUP_THREAD_CAP + extra,
+                  "%s: at most %d lookup threads at once (%d threads before, peak %d)" %
+                  (kind, LOOKUP_THREAD_CAP, base, peak))
+            # A client whose lookup is still outstanding is not waited for again.
+            took, data = probe("127.0.0.2", port, 20)
+            alive(d)
+            check(took is not None and data == b"" and took < 1.9,
+                  "%s: 127.0.0.2 again, its lookup outstanding: refused without a wait (%s)" %
+                  (kind, "%.3f s" % took if took is not None else "no answer"))
+            took, data = probe("127.0.0.1", port, 20)
+            alive(d)
+            check(took is not None and b"hello" in data and took < 1.9,
+                  "%s: 127.0.0.1 again: answered at once (%s)" %
+                  (kind, "%.3f s" % took if took is not None else "no answer"))
+            check(sum(served(d, src) for src in sources) == 0, "%s: the daemon never saw a refused client" % kind)
+            check(d.proc.poll() is None, "%s: daemon still running" % kind)
+            no_sanitizer_reports(d)
+        finally:
+            d.stop()
+        sink.drain(0)
+
+
+# ---------------------------------------------------------------------------
+# syslog: a log socket that is never read
+
+def test_syslog(args, work, sink):
+    pa, pd = policy_files(work, "shimtest: 127.0.0.2\n", "ALL: ALL\n")
+    flood = 1000  # more than the log socket's queue holds
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 2 * flood:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(2 * flood, hard) if hard != resource.RLIM_INFINITY
+                                                    else 2 * flood, hard))
+    for port, threads in ((7701, "epoll"), (7702, 8)):
+        kind = "one-thread epoll daemon" if threads == "epoll" else "%d-thread blocking daemon" % threads
+        d = start_server(args, work, pa, pd, port, threads, unix=False)
+        try:
+            check(b"hello" in v4("127.0.0.2", port), "%s: 127.0.0.2 served" % kind)
+            sink.drain()
+            sink.pause()
+            start = time.monotonic()
+            socks = queue_clients(["127.0.0.3"] * flood, port)
+            took, data = probe("127.0.0.2", port, args.probe_wait)
+            alive(d)
+            log("%s: %d refused clients queued ahead, /dev/log not read; 127.0.0.2 answered after %s "
+                "(%.3f s after the first refused client)" %
+                (kind, flood, "%.3f s" % took if took is not None else "no answer within %.0f s" % args.probe_wait,
+                 time.monotonic() - start))
+            check(took is not None and b"hello" in data and took <= 3.0,
+                  "%s, stalled syslog: the allowed client is answered within 3 s (%s)" %
+                  (kind, "%.3f s" % took if took is not None else "no answer"))
+            bad = closed_without_data(socks)
+            check(bad == 0, "%s: the %d flooding clients were refused (%d not)" % (kind, flood, bad))
+            sink.resume()
+            time.sleep(0.3)
+            # The next line that gets through is preceded by the count of
+            # those that did not.
+            check(v4("127.0.0.3", port) == b"", "%s: 127.0.0.3 refused once more" % kind)
+            msgs = sink.drain(0.5)
+            refusals = log_hits(msgs, "refused connect from 127.0.0.3 to shimtest (%s:1)" % pd)
+            dropped = 0
+            for m in msgs:
+                if " log lines dropped" in m:
+                    dropped += int(m.split("]: ", 1)[1].split()[0])
+            log("%s: %d refusal lines delivered, %d reported dropped" % (kind, len(refusals), dropped))
+            check(dropped > 0, "%s: a line says how many log lines were dropped" % kind)
+            check(len(refusals) + dropped == flood + 1,
+                  "%s: every refusal was either logged or counted (%d + %d = %d)" %
+                  (kind, len(refusals), dropped, flood + 1))
+            check(served(d, "127.0.0.3") == 0, "%s: the daemon never saw 127.0.0.3" % kind)
+            check(d.proc.poll() is None, "%s: daemon still running" % kind)
+            no_sanitizer_reports(d)
+        finally:
+            sink.resume()
+            d.stop()
+        sink.drain(0)
+
+
 TESTS = {"symbols": test_symbols, "blocking": test_blocking, "stress": test_stress,
-         "nginx": test_nginx, "badpolicy": test_badpolicy, "names": test_names}
+         "nginx": test_nginx, "badpolicy": test_badpolicy, "names": test_names,
+         "dns": test_dns, "syslog": test_syslog}
 
 
 def main():
@@ -679,6 +1003,8 @@ def main():
     p.add_argument("--server", required=True)
     p.add_argument("--nginx", default="")
     p.add_argument("--sanitize", default="")
+    p.add_argument("--probe-wait", type=float, default=20.0,
+                   help="how long a timed probe waits for its answer (seconds)")
     p.add_argument("tests", nargs="+")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="rf-shim-")

@@ -1,9 +1,12 @@
-/* A small blocking-accept TCP daemon for the preload shim tests: N threads
- * block in accept()/accept4() on one dual-stack listening socket ([::]:PORT,
- * so IPv4 clients arrive as v4-mapped addresses), plus one thread on a Unix
- * socket (which the shim must leave alone). Each client gets
- * "hello <peer>\n"; each served connection is reported on stdout. It also
- * reports whether the shim kept errno and what LD_PRELOAD it inherited. */
+/* A small TCP daemon for the preload shim tests, listening on one dual-stack
+ * socket ([::]:PORT, so IPv4 clients arrive as v4-mapped addresses).
+ * THREADS > 0: that many threads block in accept()/accept4(), plus one
+ * thread on a Unix socket (which the shim must leave alone).
+ * THREADS "epoll": one thread, a non-blocking listener in a level-triggered
+ * epoll loop that calls accept4() until EAGAIN (an event-loop daemon).
+ * Each client gets "hello <peer>\n"; each served connection is reported on
+ * stdout. It also reports whether the shim kept errno and what LD_PRELOAD
+ * it inherited. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,6 +33,75 @@ static void report(const char *what, const char *peer) {
     printf("%s %s\n", what, peer);
     fflush(stdout);
     pthread_mutex_unlock(&out_lock);
+}
+
+static void greet(int c, const struct sockaddr_storage *ss, socklen_t len) {
+    char peer[INET6_ADDRSTRLEN + 8] = "unix";
+    if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, peer, sizeof peer);
+    } else if (ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, peer, sizeof peer);
+    }
+    char msg[128];
+    int m = snprintf(msg, sizeof msg, "hello %s\n", peer);
+    if (write(c, msg, (size_t)m) < 0) {
+        perror("write");
+    }
+    close(c);
+    report("served", peer);
+}
+
+/* The event loop: never blocks anywhere but in epoll_wait. */
+static int serve_epoll(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        perror("fcntl");
+        return 1;
+    }
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        perror("epoll");
+        return 1;
+    }
+    for (;;) {
+        struct epoll_event got;
+        int n = epoll_wait(ep, &got, 1, -1);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            perror("epoll_wait");
+            return 1;
+        }
+        for (;;) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            errno = EDOM; /* must survive an allowed accept */
+            int c = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    break;
+                }
+                if (errno == EINTR || errno == ECONNABORTED) {
+                    continue;
+                }
+                perror("accept4");
+                return 1;
+            }
+            if (errno != EDOM) {
+                report("ERRNO-CLOBBERED", strerror(errno));
+            }
+            int blocking = fcntl(c, F_GETFL);
+            if (blocking >= 0) {
+                fcntl(c, F_SETFL, blocking & ~O_NONBLOCK); /* a short reply: write it at once */
+            }
+            greet(c, &ss, len);
+        }
+    }
 }
 
 static void *serve(void *arg) {
@@ -59,29 +133,18 @@ static void *serve(void *arg) {
         if (errno != EDOM) {
             report("ERRNO-CLOBBERED", strerror(errno));
         }
-        char peer[INET6_ADDRSTRLEN + 8] = "unix";
-        if (ss.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
-        } else if (ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
-        }
-        char msg[128];
-        int m = snprintf(msg, sizeof msg, "hello %s\n", peer);
-        if (write(c, msg, (size_t)m) < 0) {
-            perror("write");
-        }
-        close(c);
-        report("served", peer);
+        greet(c, &ss, len);
     }
 }
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s PORT THREADS [UNIX-PATH]\n", argv[0]);
+        fprintf(stderr, "usage: %s PORT THREADS|epoll [UNIX-PATH]\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]);
-    int threads = atoi(argv[2]);
+    int epoll_mode = strcmp(argv[2], "epoll") == 0;
+    int threads = epoll_mode ? 0 : atoi(argv[2]);
     const char *pre = getenv("LD_PRELOAD");
     report("LD_PRELOAD", pre != NULL ? pre : "(unset)");
 
@@ -94,7 +157,7 @@ int main(int argc, char **argv) {
     a.sin6_family = AF_INET6;
     a.sin6_port = htons((unsigned short)port);
     a.sin6_addr = in6addr_any;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 512) != 0) {
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4096) != 0) {
         perror("bind/listen");
         return 1;
     }
@@ -121,6 +184,9 @@ int main(int argc, char **argv) {
         pthread_create(&t, NULL, serve, &ws[threads]);
     }
     report("ready", argv[1]);
+    if (epoll_mode) {
+        return serve_epoll(fd);
+    }
     for (;;) {
         pause();
     }
