@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Thin wrapper around CMake. `make demo` and `make check` are the two commands
 # the README promises; both install what they need first.
 BUILD      ?= build

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // TTL + size bounded caches of name lookups with deadlines (see name_cache.h).
 #include "tcpd_shim/name_cache.h"
 

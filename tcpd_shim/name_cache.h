@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Short-lived caches in front of the reverse (PTR) and forward name lookups,
 // for the preload shim: a hosts_access rule that needs a client's name then
 // costs at most one reverse lookup per client address, and one forward

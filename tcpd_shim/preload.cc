@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // libringfence-preload.so: the hosts_access(5) check for daemons that do not
 // use libwrap. Interposes accept() and accept4(), evaluates the cached
 // compiled policy for every TCP connection accepted on an AF_INET/AF_INET6

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Lookups on helper threads, bounded in number and waited for with a
 // deadline (see system_reverse.h).
 #include "tcpd_shim/system_reverse.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Name lookups of the system resolver bounded in time. getnameinfo and
 // getaddrinfo have no timeout of their own (a dead DNS server costs the
 // resolver's whole retry schedule, 10 s and more), so each lookup runs on a

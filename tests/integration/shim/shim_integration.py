@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Integration tests of ringfence-wrap and libringfence-preload.so.
 
 Real daemons run under ringfence-wrap in a private mount + network namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 /* A small TCP daemon for the preload shim tests, listening on one dual-stack
  * socket ([::]:PORT, so IPv4 clients arrive as v4-mapped addresses).
  * THREADS > 0: that many threads block in accept()/accept4(), plus one
