@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <cstring>
 
 #include "core/atomic_file.h"
+#include "core/run_program.h"
 
 namespace ringfence::cli {
 
@@ -342,43 +342,17 @@ bool local_is_executable_file(const std::string& path) {
 }
 
 int run_program(const std::vector<std::string>& argv, std::string* error) {
-    if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
-        *error = "internal error: program path must be absolute";
+    core::ProgramOptions o;
+    o.io = core::ProgramIo::inherit;
+    core::ProgramResult r = core::run_program(argv, o);
+    if (r.exec_errno != 0) {
+        std::fprintf(stderr, "ringfence: error: cannot run %s: %s\n", argv[0].c_str(), std::strerror(r.exec_errno));
+    }
+    if (!r.started || (r.status < 0 && !r.error.empty())) {
+        *error = r.error;
         return -1;
     }
-    std::vector<char*> args;
-    for (const std::string& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    // A fixed environment: nothing of the caller's (LD_PRELOAD, SYSTEMD_*,
-    // a PATH with "."), only what the tools need.
-    static char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-    static char env_lang[] = "LC_ALL=C";
-    char* envp[] = {env_path, env_lang, nullptr};
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        *error = "fork: " + errno_text(errno);
-        return -1;
-    }
-    if (pid == 0) {
-        ::execve(args[0], args.data(), envp);
-        std::fprintf(stderr, "ringfence: error: cannot run %s: %s\n", args[0], std::strerror(errno));
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            *error = "waitpid: " + errno_text(errno);
-            return -1;
-        }
-    }
-    if (WIFEXITED(status)) {
-        return WEXITSTATUS(status);
-    }
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return r.status;
 }
 
 std::string find_program(const std::vector<std::string>& candidates) {

@@ -144,9 +144,10 @@ bool local_is_executable_file(const std::string& path);
 // ---------------------------------------------------------------------------
 // Programs
 
-// fork + execve of argv[0] (an absolute path), with a fixed minimal
-// environment; stdout and stderr are passed through. Returns the exit status,
-// 128+signal when killed, or -1 when it could not be started (*error set).
+// core::run_program with the terminal passed through and no time limit.
+// Returns the exit status, 128+signal when killed, or -1 when it could not
+// be started or waited for (*error set); a failed execve is reported on
+// stderr and returns 127.
 int run_program(const std::vector<std::string>& argv, std::string* error);
 
 // The first of `candidates` that is an executable file, or "".

@@ -14,8 +14,9 @@
 #include <map>
 #include <set>
 
+#include "core/run_program.h"
 #include "core/text.h"
-#include "iptables_helper/exec.h"
+#include "iptables_helper/find_tool.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
 
@@ -165,12 +166,18 @@ std::vector<std::string> ipset_names(const std::string& ipset_text) {
     return out;
 }
 
+// The netfilter tools: output captured, killed after two minutes.
+core::ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input = std::string(),
+                                int timeout_seconds = 120) {
+    return core::run_program(argv, input, timeout_seconds);
+}
+
 std::string first_line(const std::string& s) {
     size_t nl = s.find('\n');
     return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-std::string tool_failure(const std::string& what, const ExecResult& r) {
+std::string tool_failure(const std::string& what, const core::ProgramResult& r) {
     return what + " failed: " + r.summary();
 }
 
@@ -179,7 +186,7 @@ std::vector<std::string> live_sets(const Tools& tools) {
     if (tools.ipset.empty()) {
         return out;
     }
-    ExecResult r = run_program({tools.ipset, "list", "-n"});
+    core::ProgramResult r = run_program({tools.ipset, "list", "-n"});
     if (!r.ok()) {
         return out;
     }
@@ -193,7 +200,7 @@ std::vector<std::string> live_sets(const Tools& tools) {
 
 void destroy_sets(const Tools& tools, const std::vector<std::string>& names, std::vector<std::string>* notes) {
     for (const std::string& n : names) {
-        ExecResult r = run_program({tools.ipset, "destroy", n});
+        core::ProgramResult r = run_program({tools.ipset, "destroy", n});
         if (!r.ok() && notes != nullptr) {
             notes->push_back("ipset " + n + " not removed: " + r.summary());
         }
@@ -201,7 +208,7 @@ void destroy_sets(const Tools& tools, const std::vector<std::string>& names, std
 }
 
 std::string read_save(const std::string& tool, std::string* error) {
-    ExecResult r = run_program({tool, "-t", "filter"});
+    core::ProgramResult r = run_program({tool, "-t", "filter"});
     if (!r.ok()) {
         *error = tool_failure(tool + " -t filter", r);
         return std::string();
@@ -264,7 +271,7 @@ bool load_iptables(const Bundle& b, const Tools& tools, std::string* error, std:
         destroy_sets(tools, created, nullptr);
     };
     if (have_sets) {
-        ExecResult r = run_program({tools.ipset, "restore"}, sets_text);
+        core::ProgramResult r = run_program({tools.ipset, "restore"}, sets_text);
         if (!r.ok()) {
             drop_new_sets();
             *error = tool_failure("ipset restore", r);
@@ -273,22 +280,22 @@ bool load_iptables(const Bundle& b, const Tools& tools, std::string* error, std:
     }
     const std::string w = std::to_string(kWaitSeconds);
     for (auto [tool, text] : {std::make_pair(&tools.iptables_restore, &v4), std::make_pair(&tools.ip6tables_restore, &v6)}) {
-        ExecResult r = run_program({*tool, "-w", w, "--test", "--noflush"}, *text);
+        core::ProgramResult r = run_program({*tool, "-w", w, "--test", "--noflush"}, *text);
         if (!r.ok()) {
             drop_new_sets();
             *error = tool_failure(*tool + " --test", r);
             return false;
         }
     }
-    ExecResult r4 = run_program({tools.iptables_restore, "-w", w, "--noflush"}, v4);
+    core::ProgramResult r4 = run_program({tools.iptables_restore, "-w", w, "--noflush"}, v4);
     if (!r4.ok()) {
         drop_new_sets();
         *error = tool_failure(tools.iptables_restore, r4);
         return false;
     }
-    ExecResult r6 = run_program({tools.ip6tables_restore, "-w", w, "--noflush"}, v6);
+    core::ProgramResult r6 = run_program({tools.ip6tables_restore, "-w", w, "--noflush"}, v6);
     if (!r6.ok()) {
-        ExecResult back = run_program({tools.iptables_restore, "-w", w, "--noflush"}, restore_from_save(live4, added4));
+        core::ProgramResult back = run_program({tools.iptables_restore, "-w", w, "--noflush"}, restore_from_save(live4, added4));
         *error = tool_failure(tools.ip6tables_restore, r6);
         if (!back.ok()) {
             *error += "; putting the IPv4 rules back failed too (" + back.summary() +
@@ -309,7 +316,7 @@ bool load_nft(const Bundle& b, const Tools& tools, std::string* error) {
     }
     // One `nft -f` is one transaction: on any error nothing changes, so a
     // separate `nft -c` pass would only double the time of a big set.
-    ExecResult r = run_program({tools.nft, "-f", "/dev/stdin"}, b.nft);
+    core::ProgramResult r = run_program({tools.nft, "-f", "/dev/stdin"}, b.nft);
     if (!r.ok()) {
         *error = tool_failure("nft -f", r);
         return false;
@@ -418,7 +425,7 @@ Tools detect_tools() {
         if (tool.empty()) {
             return std::string();
         }
-        ExecResult r = run_program({tool, "--version"}, std::string(), 10);
+        core::ProgramResult r = run_program({tool, "--version"}, std::string(), 10);
         return r.ok() ? first_line(r.out) : std::string();
     };
     t.iptables_version = version(t.iptables);
@@ -628,11 +635,11 @@ bool flush_backend(Backend backend, const Tools& tools, std::string* error) {
         if (tools.nft.empty()) {
             return true;
         }
-        ExecResult list = run_program({tools.nft, "list", "table", "inet", kNftTable});
+        core::ProgramResult list = run_program({tools.nft, "list", "table", "inet", kNftTable});
         if (!list.ok()) {
             return true;  // no table
         }
-        ExecResult r = run_program({tools.nft, "delete", "table", "inet", kNftTable});
+        core::ProgramResult r = run_program({tools.nft, "delete", "table", "inet", kNftTable});
         if (!r.ok()) {
             *error = tool_failure("nft delete table inet ringfence", r);
             return false;
@@ -658,7 +665,7 @@ bool flush_backend(Backend backend, const Tools& tools, std::string* error) {
         }
         SavedTable nothing;
         std::string text = restore_from_save(nothing, live.hooks);
-        ExecResult r = run_program({*restore_tool, "-w", std::to_string(kWaitSeconds), "--noflush"}, text);
+        core::ProgramResult r = run_program({*restore_tool, "-w", std::to_string(kWaitSeconds), "--noflush"}, text);
         if (!r.ok()) {
             *error = tool_failure(*restore_tool, r);
             ok = false;
@@ -681,7 +688,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
         if (tools.nft.empty()) {
             return "# nft program missing\n";
         }
-        ExecResult r = run_program({tools.nft, "list", "table", "inet", kNftTable});
+        core::ProgramResult r = run_program({tools.nft, "list", "table", "inet", kNftTable});
         return r.ok() ? r.out : std::string("# no table inet ringfence\n");
     }
     if (backend != Backend::iptables) {
@@ -760,7 +767,7 @@ std::string set_members_live(const Tools& tools) {
         if (generations.count(generation_of(name)) == 0) {
             continue;
         }
-        ExecResult r = run_program({tools.ipset, "save", name});
+        core::ProgramResult r = run_program({tools.ipset, "save", name});
         for (const std::string& line : core::split_lines(r.out)) {
             std::vector<std::string> w = core::split_words(line);
             if (w.size() == 3 && w[0] == "add") {

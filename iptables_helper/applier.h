@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Loads rendered policies into the kernel and keeps the state that confirm,
 // rollback, status and boot need. Everything here runs the real tools
-// (exec.h, never a shell) and holds the state directory's lock.
+// (core/run_program.h, never a shell) and holds the state directory's lock.
 //
 // A Bundle is what one apply loads: the rendered text for one backend, plus
 // the policy it came from. Bundles are stored as single files in the state

@@ -29,7 +29,6 @@
 #include "core/program.h"
 #include "iptables_helper/applier.h"
 #include "iptables_helper/evaluate.h"
-#include "iptables_helper/exec.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
 
