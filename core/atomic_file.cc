@@ -220,6 +220,23 @@ int replace_file_at(int dirfd, const std::string& name, const std::string& bytes
     return 0;
 }
 
+int replace_file(const std::string& path, const std::string& bytes, const NewFileAttrs& attrs, std::string* error) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (name.empty() || name == "." || name == "..") {
+        *error = path + ": not a file name";
+        return EINVAL;
+    }
+    UniqueFd dirfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd) {
+        int e = errno;
+        *error = dir + ": " + std::strerror(e);
+        return e;
+    }
+    return replace_file_at(dirfd.get(), name, bytes, attrs, path, error);
+}
+
 std::vector<std::string> remove_stale_temporaries(int dirfd) {
     std::vector<std::string> removed;
     int rfd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -40,6 +40,10 @@ struct NewFileAttrs {
 int replace_file_at(int dirfd, const std::string& name, const std::string& bytes, const NewFileAttrs& attrs,
                     const std::string& shown, std::string* error);
 
+// replace_file_at() for a path of this machine (not under a --root): its
+// directory is opened by name, links followed; the path names it in messages.
+int replace_file(const std::string& path, const std::string& bytes, const NewFileAttrs& attrs, std::string* error);
+
 // A temporary name of replace_file_at(), or one of ringfence 0.1
 // ("NAME.ringfence-XXXXXX", where libpam could read it as a service).
 bool is_temporary_name(const std::string& name);

@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "core/atomic_file.h"
+#include "core/rooted_path.h"
 #include "core/run_program.h"
 #include "core/text.h"
 #include "iptables_helper/find_tool.h"
@@ -324,38 +326,11 @@ bool load_nft(const Bundle& b, const Tools& tools, std::string* error) {
     return true;
 }
 
+// State files are the firewall's own: mode 0600, owned by the caller.
 bool write_file_atomically(const std::string& path, const std::string& data, std::string* error) {
-    const std::string tmp = path + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        *error = tmp + ": " + std::strerror(errno);
-        return false;
-    }
-    size_t done = 0;
-    while (done < data.size()) {
-        ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            *error = tmp + ": " + std::strerror(errno);
-            close(fd);
-            unlink(tmp.c_str());
-            return false;
-        }
-        done += size_t(w);
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        *error = tmp + ": " + std::strerror(errno);
-        unlink(tmp.c_str());
-        return false;
-    }
-    if (rename(tmp.c_str(), path.c_str()) != 0) {
-        *error = path + ": " + std::strerror(errno);
-        unlink(tmp.c_str());
-        return false;
-    }
-    return true;
+    core::NewFileAttrs attrs;
+    attrs.mode = 0600;
+    return core::replace_file(path, data, attrs, error) == 0;
 }
 
 std::optional<std::string> read_whole(const std::string& path) {
@@ -856,6 +831,12 @@ bool StateDir::open_locked(int timeout_seconds, std::string* error) {
     }
     for (int waited = 0;; ++waited) {
         if (flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
+            // A write killed between link and rename left its temporary
+            // name (core/atomic_file.h); ours to remove now that we hold the lock.
+            core::UniqueFd dir(open(path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (dir) {
+                core::remove_stale_temporaries(dir.get());
+            }
             return true;
         }
         if (errno != EWOULDBLOCK && errno != EINTR) {

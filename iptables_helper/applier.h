@@ -5,7 +5,7 @@
 //
 // A Bundle is what one apply loads: the rendered text for one backend, plus
 // the policy it came from. Bundles are stored as single files in the state
-// directory (written to a temporary name, fsync'ed and renamed):
+// directory (replaced in one step, core/atomic_file.h):
 //   active.bundle    what was applied last, with the live snapshot taken
 //                    right after (status compares against it)
 //   previous.bundle  what rollback (and the confirm timer) loads; a bundle
