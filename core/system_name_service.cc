@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/name_service.h"
+#include "core/socket_address.h"
 
 namespace ringfence::core {
 
@@ -75,12 +76,8 @@ std::vector<IpAddress> SystemNameService::resolve(const std::string& host) {
     }
     if (rc == 0) {
         for (struct addrinfo* ai = req->cb.ar_result; ai != nullptr; ai = ai->ai_next) {
-            if (ai->ai_family == AF_INET) {
-                auto* sin = reinterpret_cast<const struct sockaddr_in*>(ai->ai_addr);
-                out.push_back(IpAddress::from_v4(reinterpret_cast<const uint8_t*>(&sin->sin_addr)));
-            } else if (ai->ai_family == AF_INET6) {
-                auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ai->ai_addr);
-                out.push_back(IpAddress::from_v6(reinterpret_cast<const uint8_t*>(&sin6->sin6_addr)));
+            if (std::optional<IpAddress> a = address_of(ai->ai_addr)) {
+                out.push_back(*a);
             }
         }
         freeaddrinfo(req->cb.ar_result);

@@ -50,6 +50,7 @@
 #include "core/identity.h"
 #include "core/ip.h"
 #include "core/name_service.h"
+#include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
 #include "tcpd_shim/name_cache.h"
 #include "tcpd_shim/system_reverse.h"
@@ -356,28 +357,6 @@ std::string client_for_log(const Request& req, NameServices& names) {
 
 // --- the check --------------------------------------------------------------
 
-std::optional<core::IpAddress> to_ip(const struct sockaddr_storage& ss) {
-    if (ss.ss_family == AF_INET) {
-        const auto* in = reinterpret_cast<const struct sockaddr_in*>(&ss);
-        return core::IpAddress::from_v4(reinterpret_cast<const uint8_t*>(&in->sin_addr));
-    }
-    if (ss.ss_family == AF_INET6) {
-        const auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(&ss);
-        return core::IpAddress::from_v6(in6->sin6_addr.s6_addr);
-    }
-    return std::nullopt;
-}
-
-std::optional<uint16_t> port_of(const struct sockaddr_storage& ss) {
-    if (ss.ss_family == AF_INET) {
-        return ntohs(reinterpret_cast<const struct sockaddr_in*>(&ss)->sin_port);
-    }
-    if (ss.ss_family == AF_INET6) {
-        return ntohs(reinterpret_cast<const struct sockaddr_in6*>(&ss)->sin6_port);
-    }
-    return std::nullopt;
-}
-
 bool is_stream(int listen_fd) {
     int type = 0;
     socklen_t len = sizeof type;
@@ -438,13 +417,13 @@ enum class Check { allow, deny };
 Check check_connection(int fd, const struct sockaddr_storage& peer, int64_t deadline_ns) {
     Request req;
     req.daemon = g_daemon;
-    req.client.address = to_ip(peer);
+    req.client.address = core::address_of(reinterpret_cast<const struct sockaddr*>(&peer));
     struct sockaddr_storage local;
     socklen_t local_len = sizeof local;
     memset(&local, 0, sizeof local);
     if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&local), &local_len) == 0) {
-        req.server.address = to_ip(local);
-        req.server_port = port_of(local);
+        req.server.address = core::address_of(reinterpret_cast<const struct sockaddr*>(&local));
+        req.server_port = core::port_of(reinterpret_cast<const struct sockaddr*>(&local));
     }
 
     std::shared_ptr<const Policy> policy = current_policy();

@@ -15,6 +15,8 @@
 #include <thread>
 #include <utility>
 
+#include "core/socket_address.h"
+
 namespace ringfence::tcpd {
 
 int64_t lookup_clock_ns() {
@@ -188,12 +190,8 @@ std::shared_ptr<const ForwardAnswer> LookupThreads::start_forward(const std::str
         if (getaddrinfo(name.c_str(), nullptr, &hints, &res) == 0) {
             try {
                 for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-                    if (ai->ai_family == AF_INET) {
-                        out.push_back(core::IpAddress::from_v4(reinterpret_cast<const uint8_t*>(
-                            &reinterpret_cast<const struct sockaddr_in*>(ai->ai_addr)->sin_addr)));
-                    } else if (ai->ai_family == AF_INET6) {
-                        out.push_back(core::IpAddress::from_v6(
-                            reinterpret_cast<const struct sockaddr_in6*>(ai->ai_addr)->sin6_addr.s6_addr));
+                    if (std::optional<core::IpAddress> a = core::address_of(ai->ai_addr)) {
+                        out.push_back(*a);
                     }
                 }
             } catch (...) {

@@ -40,6 +40,7 @@
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
+#include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
 #include "tcpd_shim/system_reverse.h"
 
@@ -102,17 +103,8 @@ struct Side {
 };
 
 Side side_of(const sockaddr_storage& ss) {
-    Side s;
-    if (ss.ss_family == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
-        s.address = IpAddress::from_v4(reinterpret_cast<const uint8_t*>(&sin->sin_addr));
-        s.port = ntohs(sin->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-        s.address = IpAddress::from_v6(reinterpret_cast<const uint8_t*>(&sin6->sin6_addr));
-        s.port = ntohs(sin6->sin6_port);
-    }
-    return s;
+    const auto* sa = reinterpret_cast<const sockaddr*>(&ss);
+    return Side{ringfence::core::address_of(sa), ringfence::core::port_of(sa)};
 }
 
 struct Connection {
