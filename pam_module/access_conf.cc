@@ -573,7 +573,10 @@ public:
     const std::string& unresolved_group() const { return unresolved_; }
 
     // Records the steps of the following rule_matches() calls there (null: none).
-    void trace_into(RuleTrace* trace) { trace_ = trace; }
+    void trace_into(RuleTrace* trace, TraceDepth depth) {
+        trace_ = trace;
+        depth_ = depth;
+    }
 
     Tri rule_matches(const Rule& rule) {
         unresolved_.clear();
@@ -584,10 +587,16 @@ public:
                        format_local_time(req_.when) + (now ? " is within " : " is outside ") + q(rule.times->text()));
             }
             if (!now) {
+                if (trace_ != nullptr && depth_ == TraceDepth::users_past_time) {
+                    trace_->users = list_matches(rule.users, true);
+                }
                 return Tri::no;
             }
         }
         Tri users = list_matches(rule.users, true);
+        if (trace_ != nullptr) {
+            trace_->users = users;
+        }
         if (users == Tri::no) {
             return Tri::no;
         }
@@ -898,6 +907,7 @@ private:
     Origin origin_;
     bool nodefgroup_;
     RuleTrace* trace_ = nullptr;
+    TraceDepth depth_ = TraceDepth::as_evaluated;
     std::string domain_, host_;
     bool domain_loaded_ = false, host_loaded_ = false;
     std::vector<IpAddress> from_addrs_, self_addrs_;
@@ -994,7 +1004,8 @@ Decision Policy::evaluate(const Request& request, Environment& env) const {
     return evaluate(request, env, nullptr);
 }
 
-Decision Policy::evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace) const {
+Decision Policy::evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace,
+                          TraceDepth depth) const {
     Evaluator ev(request, env, options_.nodefgroup);
     Decision d;
     d.origin = ev.origin().text;
@@ -1003,7 +1014,7 @@ Decision Policy::evaluate(const Request& request, Environment& env, std::vector<
         if (trace != nullptr) {
             trace->emplace_back();
             trace->back().rule = &rule;
-            ev.trace_into(&trace->back());
+            ev.trace_into(&trace->back(), depth);
         }
         Tri m = ev.rule_matches(rule);
         if (trace != nullptr) {

@@ -107,7 +107,15 @@ struct RuleTrace {
     const Rule* rule = nullptr;
     std::vector<Step> steps;
     Match result = Match::no;
+    Match users = Match::no;  // the users field's result; no when it was not tried
 };
+
+// How much a trace looks at. as_evaluated: exactly what the evaluation
+// does. users_past_time: also the users field of a rule whose time field
+// did not match (the rule still does not match), so that a denial can say
+// that an earlier rule named the user; costs lookups the decision did not
+// need, so only used after a denial.
+enum class TraceDepth { as_evaluated, users_past_time };
 
 struct Decision {
     Verdict verdict = Verdict::no_match;
@@ -145,7 +153,8 @@ public:
     Decision evaluate(const Request& request, Environment& env) const;
     // The same evaluation, recording every rule considered into *trace
     // (see explain() in access_explain.h). Same lookups, same decision.
-    Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace) const;
+    Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace,
+                      TraceDepth depth = TraceDepth::as_evaluated) const;
 
 private:
     std::vector<Rule> rules_;

@@ -33,8 +33,78 @@ const char* field_name(Step::Field f) {
     return "?";
 }
 
+// Cuts already escaped text to at most max bytes ("..." appended), never
+// inside an escape sequence.
+std::string cut_escaped(const std::string& s, size_t max) {
+    if (s.size() <= max) {
+        return s;
+    }
+    size_t end = 0;
+    while (end < s.size()) {
+        size_t len = s[end] != '\\' ? 1 : (end + 1 < s.size() && s[end + 1] == 'x' ? 4 : 2);
+        if (end + len > max) {
+            break;
+        }
+        end += len;
+    }
+    return s.substr(0, end) + "...";
+}
+
+// Why a rule that did not match did not, from its trace: the field that
+// failed (the time field, or the last field tried) in words.
+std::string why_no_match(const RuleTrace& rt) {
+    if (rt.steps.empty()) {
+        return "";
+    }
+    const Step& first = rt.steps.front();
+    if (first.field == Step::Field::time && first.result == Match::no && rt.rule->times) {
+        return "outside " + escape_for_log(rt.rule->times->text(), 100);
+    }
+    Step::Field failed = rt.steps.back().field;
+    std::string out;
+    for (const Step& s : rt.steps) {
+        if (s.field != failed) {
+            continue;
+        }
+        out += out.empty() ? "" : ", ";
+        if (s.token != nullptr && s.part > 0) {
+            out += "EXCEPT " + escape_for_log(s.token->text, 100) + ": ";
+        }
+        out += s.why;
+        if (out.size() > 400) {
+            break;
+        }
+    }
+    return out;
+}
 
 }  // namespace
+
+std::string denial_reason(const Policy& policy, const Request& request, Environment& env, const Decision& decided,
+                          size_t max_len) {
+    std::vector<RuleTrace> trace;
+    Decision again = policy.evaluate(request, env, &trace, TraceDepth::users_past_time);
+    if (again.verdict != Verdict::deny || again.rule == nullptr || again.rule != decided.rule ||
+        !again.unresolved_group.empty()) {
+        return "";
+    }
+    std::string out = escape_for_log(std::string(core::trim(again.rule->source)), 120);
+    for (auto it = trace.rbegin(); it != trace.rend(); ++it) {
+        const RuleTrace& rt = *it;
+        if (rt.rule == again.rule || !rt.rule->allow || rt.users != Match::yes || rt.result != Match::no) {
+            continue;
+        }
+        std::string why = why_no_match(rt);
+        if (why.empty()) {
+            continue;
+        }
+        std::string where = rt.rule->file == again.rule->file ? "line " + std::to_string(rt.rule->line)
+                                                              : escape_for_log(rt.rule->location(), 120);
+        out += "; " + where + " did not match: " + cut_escaped(why, 150);
+        break;
+    }
+    return cut_escaped(out, max_len);
+}
 
 Explanation explain(const Policy& policy, const Request& request, Environment& env) {
     Explanation e;

@@ -33,6 +33,19 @@ Explanation explain(const Policy& policy, const Request& request, Environment& e
 // then "verdict: ..." (Decision::explanation()).
 std::string format_explanation(const Explanation& e);
 
+// Why a request was refused, for the module's denial log line, to follow the
+// deciding rule's location: the rule as written (cut to ~120 bytes) and,
+// when an earlier allow rule's users field matched the user but the rule
+// did not match, the nearest such rule and the reason (cut to ~150 bytes):
+//   - : ALL : ALL; line 16 did not match: outside Wk0800-1800
+// Evaluates again with a trace (TraceDepth::users_past_time), so the
+// lookups are repeated: call it only after a denial. Empty when that
+// evaluation is not the same denial (the name service changed its answer)
+// or the denial is for an unresolved group. Escaped, one line, cut to
+// max_len bytes.
+std::string denial_reason(const Policy& policy, const Request& request, Environment& env, const Decision& decided,
+                          size_t max_len);
+
 // "user alice, from 10.1.2.3 (rhost), service sshd, at Tue 21:00"
 std::string describe_request(const Request& request);
 

@@ -16,6 +16,7 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "pam_module/access_conf.h"
+#include "pam_module/access_explain.h"
 #include "pam_module/module_options.h"
 
 namespace ringfence::pam {
@@ -110,6 +111,30 @@ void log_policy_errors(pam_handle_t* pamh, const core::Diagnostics& diags) {
         pam_syslog(pamh, LOG_ERR, "... and %d more errors in the policy", errors - shown);
     }
     pam_syslog(pamh, LOG_ERR, "policy is invalid: refusing every login until it is fixed");
+}
+
+// "access denied for user 'U' from 'O' (FILE:LINE: why)": admins grep the
+// part up to FILE:LINE, so it is always the same; the why (access_explain.h)
+// comes from evaluating again with a trace, done here only, after a denial.
+// If the why cannot be built, the line ends at FILE:LINE as before.
+void log_denial(pam_handle_t* pamh, const Policy& policy, const access::Request& req, access::Environment& env,
+                const Decision& d, const std::string& user_name) {
+    std::string head = "access denied for user '" + escape_for_log(user_name) + "' from '" +
+                       escape_for_log(d.origin) + "' (" + escape_for_log(d.rule->location(), 400);
+    // The whole line stays under 900 bytes whatever the names and paths.
+    constexpr size_t kMaxLine = 880;
+    std::string why;
+    try {
+        if (head.size() + 40 < kMaxLine) {
+            why = access::denial_reason(policy, req, env, d, kMaxLine - head.size() - 3);
+        }
+    } catch (...) {
+        why.clear();
+    }
+    if (!why.empty()) {
+        head += ": " + why;
+    }
+    pam_syslog(pamh, LOG_ERR, "%s)", head.c_str());
 }
 
 int check_access(pam_handle_t* pamh, int argc, const char** argv) {
@@ -216,9 +241,7 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
     if (d.verdict == Verdict::deny) {
         if (!cfg.quiet_log) {
-            pam_syslog(pamh, LOG_ERR, "access denied for user '%s' from '%s' (%s)",
-                       escape_for_log(user.name).c_str(), escape_for_log(d.origin).c_str(),
-                       escape_for_log(d.rule->location(), 400).c_str());
+            log_denial(pamh, *loaded.policy, req, env, d, user.name);
         }
         return PAM_PERM_DENIED;
     }

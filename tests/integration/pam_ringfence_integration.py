@@ -469,15 +469,22 @@ def t_many_groups(w, c):
             user, seconds, {k: v for k, v in n.items() if v and k not in ("pid",)}))
 
 
+def evening_tz():
+    """A TZ under which the local time now is 20:xx: outside 0800-1800 on every day."""
+    shift = (20 - time.gmtime().tm_hour) % 24
+    shift = shift - 24 if shift > 12 else shift
+    return "RFT%d" % -shift  # POSIX: RFT-3 is UTC+3
+
+
 def t_denial_log(w, c):
-    """A denial is logged to authpriv with user, origin and file:line."""
+    """A denial is logged to authpriv with user, origin, file:line and why."""
     conf = write(w.path("deny-log.conf"), "# first line\n+ : root : ALL\n- : dave : ALL\n")
     svc = w.service(w.env.ours, ["accessfile=" + conf])
     w.sink.drain(0)
     c.eq("dave refused", w.ask(svc, "dave", "10.1.2.3"), D)
     logs = w.logs()
     pat = re.compile(r"^<(\d+)>.*pam_ringfence\(sshd:account\): access denied for user 'dave' from '10\.1\.2\.3' "
-                     r"\(" + re.escape(conf) + r":3\)")
+                     r"\(" + re.escape(conf) + r":3: - : dave : ALL\)$")
     hit = [m for m in logs if pat.search(m)]
     c.true("denial line with file:line", bool(hit), "; logged: %r" % logs)
     if hit:
@@ -493,6 +500,58 @@ def t_denial_log(w, c):
     # hostile text in items is escaped, never raw control characters
     c.eq("rhost with an escape character refused", w.ask(svc, "dave", "evil\x1bhost"), D)
     c.true("control characters are escaped in the log", not any("\x1b" in m for m in w.logs()))
+
+    # An earlier allow rule named the user but its time field did not match:
+    # the line says which rule and why.
+    tz = {"TZ": evening_tz()}
+    timed = write(w.path("deny-log-time.conf"),
+                  "+ : root : ALL\n+ : dave : ALL : Wk0800-1800\n+ : carol : ALL\n- : ALL : ALL\n")
+    tsvc = w.service(w.env.ours, ["accessfile=" + timed])
+    w.sink.drain(0)
+    c.eq("dave refused in the evening", w.ask(tsvc, "dave", "10.1.2.3", extra_env=tz), D)
+    want = ("access denied for user 'dave' from '10.1.2.3' (%s:4: - : ALL : ALL; "
+            "line 2 did not match: outside Wk0800-1800)" % timed)
+    logs = w.logs()
+    c.true("denial names the time rule that did not match", any(m.endswith(want) for m in logs),
+           "; want %r, logged: %r" % (want, logs))
+    for m in logs:
+        c.note("logged: " + m[m.index("pam_ringfence("):])
+
+    # ... or its origins field did not match.
+    nets = write(w.path("deny-log-origin.conf"),
+                 "+ : dave : 10.0.0.0/8\n+ : root : ALL\n- : ALL EXCEPT root : ALL\n")
+    osvc = w.service(w.env.ours, ["accessfile=" + nets])
+    c.eq("dave refused from outside 10/8", w.ask(osvc, "dave", "192.0.2.9"), D)
+    want = ("access denied for user 'dave' from '192.0.2.9' (%s:3: - : ALL EXCEPT root : ALL; "
+            "line 1 did not match: 192.0.2.9 is not in 10.0.0.0/8)" % nets)
+    logs = w.logs()
+    c.true("denial names the origin that did not match", any(m.endswith(want) for m in logs),
+           "; want %r, logged: %r" % (want, logs))
+    for m in logs:
+        c.note("logged: " + m[m.index("pam_ringfence("):])
+    c.eq("dave allowed from 10/8", w.ask(osvc, "dave", "10.9.9.9"), S)
+
+    # A rule that did not name the user is not the reason.
+    other = write(w.path("deny-log-other.conf"), "+ : carol : ALL : Wk0800-1800\n- : ALL : ALL\n")
+    xsvc = w.service(w.env.ours, ["accessfile=" + other])
+    c.eq("dave refused by the catch-all", w.ask(xsvc, "dave", "10.1.2.3", extra_env=tz), D)
+    logs = w.logs()
+    c.true("no reason from a rule for another user",
+           any(m.endswith("(%s:2: - : ALL : ALL)" % other) for m in logs), "; logged: %r" % logs)
+
+    # A long rule and a long reason are cut; the line stays bounded.
+    long_nets = " ".join("10.%d.0.0/16" % i for i in range(60))
+    big = write(w.path("deny-log-long.conf"),
+                "+ : dave : %s\n- : dave : %s 192.0.2.0/24\n" % (long_nets, long_nets))
+    bsvc = w.service(w.env.ours, ["accessfile=" + big])
+    c.eq("dave refused by a long rule", w.ask(bsvc, "dave", "192.0.2.9"), D)
+    logs = [m for m in w.logs() if "access denied" in m]
+    c.true("long denial logged", len(logs) == 1, "; logged: %r" % logs)
+    if logs:
+        m = logs[0][logs[0].index("access denied"):]
+        c.true("long denial line under 900 bytes", len(m) < 900, "%d bytes: %r" % (len(m), m))
+        c.true("long denial still names the rule that did not match",
+               "...; line 1 did not match: 192.0.2.9 is not in 10.0.0.0/16" in m, "; logged: %r" % m)
 
 
 def t_reload(w, c):

@@ -373,6 +373,65 @@ std::string random_policy(std::mt19937& rng) {
     return text;
 }
 
+std::string why_denied(const std::string& policy_text, const Ask& a, size_t max_len = 800) {
+    World w;
+    auto policy = compile_ok(policy_text);
+    ringfence::core::UserInfo user;
+    Request r = request(w, a, &user);
+    Environment env{w.id, w.dns};
+    Decision d = policy->evaluate(r, env);
+    return ringfence::access::denial_reason(*policy, r, env, d, max_len);
+}
+
+// The why of the module's denial log line: the deciding rule and the
+// nearest earlier allow rule that named the user but did not match.
+void denial_reasons(void**) {
+    const Ask bob_evening{"bob", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "21:00")};
+    const char* timed =
+        "+ : root : ALL\n"
+        "+ : bob : ALL : Wk0800-1800\n"
+        "+ : alice : ALL\n"
+        "- : ALL : ALL\n";
+    CHECK_STR(why_denied(timed, bob_evening), "- : ALL : ALL; line 2 did not match: outside Wk0800-1800", "time");
+    CHECK_STR(why_denied(timed, {"bob", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "10:00")}), "", "allowed");
+    CHECK_STR(why_denied("+ : alice : ALL : Wk0800-1800\n- : ALL : ALL\n", bob_evening), "- : ALL : ALL",
+              "a rule for another user is not the reason");
+    CHECK_STR(why_denied("+ : alice : ALL\n- : bob : 10.9.9.9\n+ : bob : ALL\n",
+                         {"bob", "10.9.9.9", nullptr, "sshd", at(unit::kTue, "10:00")}),
+              "- : bob : 10.9.9.9", "an allow rule after the deciding one is not the reason");
+    CHECK_STR(why_denied("+ : (users) : 10.0.0.0/8 192.168.0.0/16\n- : bob : ALL : Wk0800-1800\n"
+                         "+ : bob : LOCAL\n- : ALL : ALL\n",
+                         {"bob", "172.16.0.1", nullptr, "sshd", at(unit::kTue, "21:00")}),
+              "- : ALL : ALL; line 3 did not match: 172.16.0.1 is a remote host (rhost), not LOCAL",
+              "the nearest allow rule; deny rules are not reasons");
+    CHECK_STR(why_denied("+ : (users) : 10.0.0.0/8 192.168.0.0/16\n- : ALL : ALL\n",
+                         {"bob", "172.16.0.1", nullptr, "sshd", at(unit::kTue, "21:00")}),
+              "- : ALL : ALL; line 1 did not match: 172.16.0.1 is not in 10.0.0.0/8, "
+              "172.16.0.1 is not in 192.168.0.0/16",
+              "every origin item");
+    CHECK_STR(why_denied("+ : bob : ALL EXCEPT 10.0.0.0/8\n- : ALL : ALL\n",
+                         {"bob", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "21:00")}),
+              "- : ALL : ALL; line 1 did not match: ALL matches every origin, "
+              "EXCEPT 10.0.0.0/8: 10.1.2.3 is in 10.0.0.0/8",
+              "excepted origin");
+    // Unresolved: the module logs its own wording.
+    CHECK_STR(why_denied("+ : (flaky) : ALL\n- : ALL : ALL\n", bob_evening), "", "unresolved group");
+    // Hostile and long text: escaped, cut, never inside an escape.
+    std::string rule = "- : bob \x1b[31m" + std::string(200, 'x') + " : ALL\n";
+    std::string got = why_denied(rule, bob_evening);
+    CHECK(got.find('\x1b') == std::string::npos, got);
+    CHECK(unit::contains(got, "\\x1b[31m"), got);
+    CHECK_INT(got.size(), 123, got);
+    got = why_denied("+ : bob : ALL : Wk0800-1800\n" + rule, bob_evening);
+    CHECK(unit::contains(got, "...; line 1 did not match: outside Wk0800-1800"), got);
+    for (size_t max = 1; max < 20; ++max) {
+        got = why_denied("- : bob \x1b\x1b\x1b\x1b\x1b : ALL\n", bob_evening, max);
+        CHECK(got.size() <= max + 3, got);
+        size_t tail = got.rfind('\\');
+        CHECK(tail == std::string::npos || got.size() - 3 - tail == 4, got);
+    }
+}
+
 void explain_decides_as_evaluate(void**) {
     std::mt19937 rng(20240514);
     const char* const users[] = {"root", "alice", "bob", "carol", "dave", "badadmin"};
@@ -437,6 +496,16 @@ void explain_decides_as_evaluate(void**) {
             CHECK(w1.dns.queried == w2.dns.queried, row);
             CHECK_INT(w1.id.host_name_calls, w2.id.host_name_calls, row);
             CHECK_INT(w1.id.domain_calls, w2.id.domain_calls, row);
+            // After a denial the why is built (the deep trace decides the same);
+            // after anything else, or an unresolved group, it is empty.
+            World w3;
+            ringfence::core::UserInfo u3;
+            Request r3 = request(w3, a, &u3);
+            Environment env3{w3.id, w3.dns};
+            std::string why = ringfence::access::denial_reason(*policy, r3, env3, d, 800);
+            bool plain_deny = d.verdict == Verdict::deny && d.unresolved_group.empty();
+            CHECK(why.empty() != plain_deny, row + "\nwhy: " + why);
+            CHECK(why.size() <= 803, row);
             // The text ends with the verdict.
             std::string shown = ringfence::access::format_explanation(e);
             CHECK(unit::contains(shown, "verdict: " + d.explanation() + "\n"), row + "\n" + shown);
@@ -461,6 +530,7 @@ int main() {
         cmocka_unit_test(origins_in_words),    cmocka_unit_test(users_in_words),
         cmocka_unit_test(unknown_memberships), cmocka_unit_test(describe_requests),
         cmocka_unit_test(request_times),       cmocka_unit_test(explain_decides_as_evaluate),
+        cmocka_unit_test(denial_reasons),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("access_explain", tests, nullptr, nullptr);
