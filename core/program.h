@@ -6,10 +6,9 @@
 
 #include <string>
 
-namespace ringfence::core {
+#include "core/exit_status.h"
 
-// Exit status of a command line that was refused.
-constexpr int kExitUsage = 2;
+namespace ringfence::core {
 
 // Prints "PROGRAM: MESSAGE" and "Try 'PROGRAM --help' for more information."
 // to stderr; returns kExitUsage.
