@@ -13,9 +13,14 @@ constexpr int kExitOk = 0;
 // A policy has errors (nothing was applied or changed), or the host differs
 // from the policy (drift), or there was nothing to act on.
 constexpr int kExitInvalid = 1;
+// An explain that answered "no": the request is denied (a policy with errors
+// denies every request, so it answers the same).
+constexpr int kExitDenied = 1;
 // The command line was refused (see core/program.h).
 constexpr int kExitUsage = 2;
-// An operation on the system failed; the message says what state is left.
+// An operation on the system failed (the message says what state is left),
+// or a question could not be answered here (a user that does not exist, a
+// name service that does not answer).
 constexpr int kExitFailed = 3;
 // Refused for safety, or must be done by hand: nothing was changed.
 constexpr int kExitRefused = 4;

@@ -8,8 +8,9 @@
 //   ringfence-accesschk [MODULE OPTIONS]
 //   ringfence-accesschk [MODULE OPTIONS] --explain USER
 //                       (--rhost HOST | --tty TTY | --service SVC) [--service SVC] [--at WHEN]
-// Exit status: lint 0 clean, 1 warnings only, 2 errors; explain 0 allowed,
-// 1 denied, 2 no answer (policy errors, unknown user); 2 usage.
+// Exit status (core/exit_status.h): lint 0 clean, 1 errors, 5 warnings only;
+// explain 0 allowed, 1 denied (a policy with errors denies), 3 no answer
+// (unknown user, name service failure); 2 usage.
 #include <getopt.h>
 
 #include <cstdio>
@@ -33,12 +34,12 @@ namespace access = ringfence::access;
 namespace core = ringfence::core;
 using core::escape_for_log;
 
-constexpr int kExitClean = 0;
-constexpr int kExitWarnings = 1;
-constexpr int kExitErrors = 2;
-constexpr int kExitAllowed = 0;
-constexpr int kExitDenied = 1;
-constexpr int kExitNoAnswer = 2;
+using core::kExitDenied;
+using core::kExitWarnings;
+constexpr int kExitClean = core::kExitOk;
+constexpr int kExitErrors = core::kExitInvalid;
+constexpr int kExitAllowed = core::kExitOk;
+constexpr int kExitNoAnswer = core::kExitFailed;
 
 const char kProgram[] = "ringfence-accesschk";
 const char kOptString[] = "f:o:e:r:t:s:a:h";
@@ -62,8 +63,8 @@ const char kUsage[] =
     "                              time); default: now\n"
     "  -h, --help                  this text\n"
     "      --version               the version\n"
-    "Exit status: check: 0 clean, 1 warnings only, 2 errors (pam_ringfence refuses every\n"
-    "login); --explain: 0 allowed, 1 denied, 2 no answer; 2 also for a wrong command line.\n";
+    "Exit status: check: 0 clean, 1 errors (pam_ringfence refuses every login), 5 warnings\n"
+    "only; --explain: 0 allowed, 1 denied, 3 no answer; 2 a wrong command line.\n";
 
 int usage_error(const std::string& message) { return core::usage_error(kProgram, message); }
 
@@ -139,7 +140,7 @@ int run_explain(const access::ModuleOptions& m, const ExplainArgs& a) {
     if (core::has_errors(diags) || !l.policy || !l.policy->valid()) {
         std::printf("verdict: denied: the policy has errors; pam_ringfence refuses every login with it, root "
                     "included\n");
-        return kExitNoAnswer;
+        return kExitDenied;
     }
 
     access::Request req;

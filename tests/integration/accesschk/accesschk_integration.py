@@ -7,7 +7,7 @@ policy files in a temporary directory read through the module's own reader
 world-writable, not a link). Nothing on the host is read or changed: every
 policy is given with --accessfile and every rhost is an address (no DNS).
 
-Checks the exit status scheme (lint 0/1/2, explain 0/1/2, usage 2), the
+Checks the exit status scheme (lint 0/1/5, explain 0/1/3, usage 2), the
 warnings for a missing final deny, a misspelt group and @group without
 atgroup, the refusal of unsafe files, and the explanation of the demo
 policy (etc/demo/access.conf, the seed recipe) for a few logins. With
@@ -105,42 +105,42 @@ def test_lint(r):
 
     write(os.path.join(r.work, "nodeny.conf"), "+ : root : LOCAL\n+ : (vmadmins) : ALL\n")
     rc, out, err = r.run("--accessfile", "nodeny.conf")
-    check(rc == 1 and out == (
+    check(rc == 5 and out == (
         "nodeny.conf:2:1: warning: no rule matches every login: a login that no rule matches is allowed "
         "(as pam_access)\n"
         "    + : (vmadmins) : ALL\n"
         "    ^\n"
         "    hint: end the policy with '- : ALL : ALL', after the rules that allow\n"
         "nodeny.conf: 2 rules in 1 file: 0 errors, 1 warning\n"),
-        "lint: missing final deny is a warning with file:line:col, the line, a caret and a hint (exit 1)",
+        "lint: missing final deny is a warning with file:line:col, the line, a caret and a hint (exit 5)",
         show(rc, out, err))
 
     # The names come from the system's name service (here nss_wrapper).
     write(os.path.join(r.work, "names.conf"),
           "+ : root : LOCAL\n+ : (vmadmin) : ALL\n+ : @vmadmins EXCEPT badadmin : ALL\n- : ALL : ALL\n")
     rc, out, err = r.run("-f", "names.conf")
-    check(rc == 1 and "names.conf:2:5: warning: there is no group 'vmadmin': (vmadmin) matches nobody" in out and
+    check(rc == 5 and "names.conf:2:5: warning: there is no group 'vmadmin': (vmadmin) matches nobody" in out and
           "names.conf:3:5: warning: @vmadmins is a NIS netgroup here; the UNIX group needs (vmadmins) or the "
           "atgroup option" in out and "1 file: 0 errors, 2 warnings" in out,
           "lint: misspelt group and @group without atgroup (users and groups from NSS)", show(rc, out, err))
     rc, out, err = r.run("-f", "names.conf", "--module-options", "atgroup")
-    check(rc == 1 and "@vmadmins" not in out and "1 warning\n" in out,
+    check(rc == 5 and "@vmadmins" not in out and "1 warning\n" in out,
           "lint: --module-options atgroup reads @vmadmins as the group", show(rc, out, err))
 
     write(os.path.join(r.work, "bad.conf"), "+ : root :\n- : ALL : ALL\n")
     rc, out, err = r.run("-f", "bad.conf")
-    check(rc == 2 and "bad.conf:1:11: error: empty origins field" in out and "1 error, 0 warnings" in out and
-          "refuses every login" in out, "lint: a policy error exits 2", show(rc, out, err))
+    check(rc == 1 and "bad.conf:1:11: error: empty origins field" in out and "1 error, 0 warnings" in out and
+          "refuses every login" in out, "lint: a policy error exits 1", show(rc, out, err))
 
     write(os.path.join(r.work, "open.conf"), "- : ALL : ALL\n", mode=0o666)
     rc, out, err = r.run("-f", "open.conf")
-    check(rc == 2 and "open.conf: error:" in out and "writable" in out,
+    check(rc == 1 and "open.conf: error:" in out and "writable" in out,
           "lint: a world-writable file is refused as the module refuses it", show(rc, out, err))
     os.symlink("demo.conf", os.path.join(r.work, "link.conf"))
     rc, out, err = r.run("-f", "link.conf", "--atgroup")
-    check(rc == 2 and "link.conf: error:" in out, "lint: a symbolic link is refused", show(rc, out, err))
+    check(rc == 1 and "link.conf: error:" in out, "lint: a symbolic link is refused", show(rc, out, err))
     rc, out, err = r.run("-f", "missing.conf")
-    check(rc == 2 and "missing.conf: error: no such file" in out, "lint: a missing accessfile= exits 2",
+    check(rc == 1 and "missing.conf: error: no such file" in out, "lint: a missing accessfile= exits 1",
           show(rc, out, err))
 
 
@@ -189,12 +189,12 @@ def test_explain(r):
           "explain: root on /dev/tty1", show(rc, out, err))
 
     rc, out, err = r.run("-f", "demo.conf", "--atgroup", "--explain", "nosuch", "--tty", "tty1")
-    check(rc == 2 and "no such user 'nosuch'" in out and "PAM_USER_UNKNOWN" in out,
-          "explain: an unknown user has no answer (exit 2)", show(rc, out, err))
+    check(rc == 3 and "no such user 'nosuch'" in out and "PAM_USER_UNKNOWN" in out,
+          "explain: an unknown user has no answer (exit 3)", show(rc, out, err))
 
     rc, out, err = r.run("-f", "bad.conf", "--explain", "root", "--tty", "tty1")
-    check(rc == 2 and "bad.conf:1:11: error: empty origins field" in err and
-          "verdict: denied: the policy has errors" in out, "explain: a broken policy (exit 2)", show(rc, out, err))
+    check(rc == 1 and "bad.conf:1:11: error: empty origins field" in err and
+          "verdict: denied: the policy has errors" in out, "explain: a broken policy is denied (exit 1)", show(rc, out, err))
 
 
 def test_explain_now(r, faketime):
