@@ -114,6 +114,66 @@ Explanation explain(const Policy& policy, const Request& request, Environment& e
     return e;
 }
 
+namespace {
+
+// What made a rule match, from its trace: the steps that matched, in order.
+std::string why_match(const RuleTrace& rt) {
+    std::string out;
+    for (const Step& s : rt.steps) {
+        if (s.result != Match::yes || s.part > 0) {
+            continue;
+        }
+        out += out.empty() ? "" : "; ";
+        out += s.why;
+    }
+    return out;
+}
+
+}  // namespace
+
+core::Decision decision_of(const Explanation& e) {
+    core::Decision d;
+    const Decision& x = e.decision;
+    if (x.verdict == Verdict::no_match || x.rule == nullptr) {
+        d.verdict = core::Verdict::allow;
+        d.source.rule = "no rule matched (pam_access allows)";
+        size_t n = e.rules.size();
+        d.reason = std::to_string(n) + (n == 1 ? " rule" : " rules") + " considered for " +
+                   escape_for_log(e.origin.text, 200) + ", none matched";
+        return d;
+    }
+    d.verdict = x.verdict == Verdict::allow ? core::Verdict::allow : core::Verdict::deny;
+    d.source.file = x.rule->file;
+    d.source.line = x.rule->line;
+    d.source.rule = escape_for_log(std::string(core::trim(x.rule->source)), 200);
+    if (!x.unresolved_group.empty()) {
+        d.reason = "cannot resolve whether the user is in group '" + escape_for_log(x.unresolved_group, 100) +
+                   "' (refused)";
+        return d;
+    }
+    if (d.verdict == core::Verdict::deny) {
+        for (auto it = e.rules.rbegin(); it != e.rules.rend(); ++it) {
+            const RuleTrace& rt = *it;
+            if (rt.rule == x.rule || !rt.rule->allow || rt.result != Match::no) {
+                continue;
+            }
+            if (rt.users != Match::yes) {
+                continue;  // a rule for other users is not the reason
+            }
+            std::string where = rt.rule->file == x.rule->file ? "line " + std::to_string(rt.rule->line)
+                                                              : escape_for_log(rt.rule->location(), 120);
+            d.reason = where + " did not match: " + cut_escaped(why_no_match(rt), 300);
+            return d;
+        }
+    }
+    for (const RuleTrace& rt : e.rules) {
+        if (rt.rule == x.rule) {
+            d.reason = cut_escaped(why_match(rt), 400);
+        }
+    }
+    return d;
+}
+
 std::string describe_request(const Request& r) {
     Origin o = origin_of(r);
     std::string out = "user " + escape_for_log(r.user != nullptr ? r.user->name : "?", 200);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/decision.h"
 #include "pam_module/access_conf.h"
 
 namespace ringfence::access {
@@ -45,6 +46,18 @@ std::string format_explanation(const Explanation& e);
 // max_len bytes.
 std::string denial_reason(const Policy& policy, const Request& request, Environment& env, const Decision& decided,
                           size_t max_len);
+
+// The explanation's decision in the shape every layer answers in
+// (core/decision.h): the deciding rule's file, line and text, or the default
+// ("no rule matched", which pam_access allows), and the reason in words: the
+// deciding rule's items that matched ("alice is in group vmadmins (listed
+// member); 10.1.2.3 is in 10.0.0.0/8"), or for a deny, the nearest earlier
+// allow rule whose users field matched the user and why the rule did not
+// match ("line 3 did not match: 172.16.0.1 is not in 10.0.0.0/8"). A rule
+// whose time field did not match was not asked about users (explain traces
+// as evaluated), so it is never the reason here; denial_reason() looks
+// further. Escaped.
+core::Decision decision_of(const Explanation& e);
 
 // "user alice, from 10.1.2.3 (rhost), service sshd, at Tue 21:00"
 std::string describe_request(const Request& request);

@@ -432,6 +432,49 @@ void denial_reasons(void**) {
     }
 }
 
+ringfence::core::Decision common(const std::string& policy_text, const Ask& a) {
+    World w;
+    auto policy = compile_ok(policy_text);
+    ringfence::core::UserInfo user;
+    Request r = request(w, a, &user);
+    Environment env{w.id, w.dns};
+    return ringfence::access::decision_of(ringfence::access::explain(*policy, r, env));
+}
+
+// The one Decision shape: source, verdict and the reason in words.
+void common_decisions(void**) {
+    const char* policy =
+        "+ : root : LOCAL\n"
+        "+ : (vmadmins) : 10.0.0.0/8\n"
+        "+ : bob : 10.0.0.0/8 192.168.0.0/16\n"
+        "- : ALL : ALL\n";
+    ringfence::core::Decision d = common(policy, {"alice", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "21:00")});
+    CHECK_STR(d.summary(),
+              "allowed by access.conf:2 (+ : (vmadmins) : 10.0.0.0/8): alice is in group vmadmins (listed member); "
+              "10.1.2.3 is in 10.0.0.0/8",
+              "allow");
+    d = common(policy, {"bob", "172.16.0.1", nullptr, "sshd", at(unit::kTue, "21:00")});
+    CHECK_STR(d.summary(),
+              "denied by access.conf:4 (- : ALL : ALL): line 3 did not match: 172.16.0.1 is not in 10.0.0.0/8, "
+              "172.16.0.1 is not in 192.168.0.0/16",
+              "deny with the allow rule that named the user");
+    CHECK(d.source.file == "access.conf" && d.source.line == 4 && !d.allowed(), d.summary());
+    d = common(policy, {"dave", "172.16.0.1", nullptr, "sshd", at(unit::kTue, "21:00")});
+    CHECK_STR(d.summary(), "denied by access.conf:4 (- : ALL : ALL): ALL matches every user; ALL matches every origin",
+              "deny, no rule named the user");
+    d = common("+ : root : LOCAL\n", {"bob", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "21:00")});
+    CHECK(d.allowed() && d.source.is_default(), d.summary());
+    CHECK_STR(d.summary(),
+              "allowed by default (no rule matched (pam_access allows)): 1 rule considered for 10.1.2.3, none "
+              "matched",
+              "default");
+    d = common("+ : (flaky) : ALL\n- : ALL : ALL\n", {"bob", "10.1.2.3", nullptr, "sshd", at(unit::kTue, "21:00")});
+    CHECK_STR(d.summary(),
+              "denied by access.conf:1 (+ : (flaky) : ALL): cannot resolve whether the user is in group 'flaky' "
+              "(refused)",
+              "unresolved");
+}
+
 void explain_decides_as_evaluate(void**) {
     std::mt19937 rng(20240514);
     const char* const users[] = {"root", "alice", "bob", "carol", "dave", "badadmin"};
@@ -530,7 +573,7 @@ int main() {
         cmocka_unit_test(origins_in_words),    cmocka_unit_test(users_in_words),
         cmocka_unit_test(unknown_memberships), cmocka_unit_test(describe_requests),
         cmocka_unit_test(request_times),       cmocka_unit_test(explain_decides_as_evaluate),
-        cmocka_unit_test(denial_reasons),
+        cmocka_unit_test(denial_reasons),      cmocka_unit_test(common_decisions),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("access_explain", tests, nullptr, nullptr);
