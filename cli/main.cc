@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/audit.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "core/program.h"
@@ -35,6 +36,9 @@ const char kUsageText[] =
     "      ringfence-firewall.service (or the SysV script) enabled at boot\n"
     "  ringfence status\n"
     "      one line per layer: enabled or not\n"
+    "  ringfence audit [--nagios | --format text|json] [--prometheus FILE]\n"
+    "      is the host what its policy files say? exit 0 OK, 1 WARNING, 2 CRITICAL,\n"
+    "      3 UNKNOWN (the Monitoring Plugins convention)\n"
     "\n"
     "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
     "               followed inside DIR, as after chroot; nothing is run outside it except\n"
@@ -81,6 +85,8 @@ int main(int argc, char** argv) {
     bool file_given = false;
     bool options_given = false;
     bool fw_given = false;
+    AuditOptions audit;
+    bool audit_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         std::string v;
@@ -123,6 +129,24 @@ int main(int argc, char** argv) {
             }
             opts.firewall_program = v;
             fw_given = true;
+        } else if (a == "--nagios") {
+            audit.format = AuditOptions::Format::nagios;
+            audit_given = true;
+        } else if (take(argc, argv, &i, "--format", &v, &missing)) {
+            if (v == "text") {
+                audit.format = AuditOptions::Format::text;
+            } else if (v == "json") {
+                audit.format = AuditOptions::Format::json;
+            } else {
+                return usage_error("--format takes text or json");
+            }
+            audit_given = true;
+        } else if (take(argc, argv, &i, "--prometheus", &v, &missing)) {
+            if (missing || v.empty() || v[0] != '/') {
+                return usage_error("--prometheus needs an absolute file name");
+            }
+            audit.prometheus_file = v;
+            audit_given = true;
         } else if (take(argc, argv, &i, "--init", &v, &missing)) {
             if (v == "systemd") {
                 opts.init = InitSystem::systemd;
@@ -164,6 +188,9 @@ int main(int argc, char** argv) {
     if (fw_given && !(fw && cmd == "enable")) {
         return usage_error("--firewall-program goes with enable firewall");
     }
+    if (audit_given && cmd != "audit") {
+        return usage_error("--nagios, --format and --prometheus go with audit");
+    }
 
     Context ctx(opts);
     std::string open_error;
@@ -179,6 +206,12 @@ int main(int argc, char** argv) {
         std::printf("wrap:     %s\n", status_wrap(ctx).c_str());
         std::printf("firewall: %s\n", status_firewall(ctx).c_str());
         return kOk;
+    }
+    if (cmd == "audit") {
+        if (words.size() != 1) {
+            return usage_error("audit takes no argument");
+        }
+        return run_audit(ctx, audit);
     }
     if (cmd != "enable" && cmd != "disable") {
         return usage_error("unknown command '" + cmd + "'");

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/pam_stack.h"
+#include "cli/policies.h"
 #include "core/diagnostic.h"
 #include "core/text.h"
 #include "pam_module/access_conf.h"
@@ -55,36 +56,28 @@ bool lint_access(const Context& ctx, const ModuleOptions& m) {
         ctx.error("accessfile= needs an absolute path");
         return false;
     }
-    // The module's own reader, on the paths resolved inside the tree (it
-    // opens them by name; the module refuses a link as the file itself).
     std::string err;
-    std::optional<std::string> main_sys = resolve(ctx, m.accessfile, core::FinalLink::keep, &err);
-    std::optional<std::string> dropins = resolve(ctx, "/etc/security/access.d", core::FinalLink::follow, &err);
-    if (!main_sys || !dropins) {
+    std::optional<AccessPolicy> loaded = load_access_policy(ctx, m, &err);
+    if (!loaded) {
         ctx.error(err + "; nothing changed");
         return false;
     }
-    std::string main_file = ctx.host_path(*main_sys);
-    access::PolicySource src = access::read_policy_files(main_file, !m.accessfile_given, ctx.host_path(*dropins));
-    core::Diagnostics diags = src.diags;
-    std::shared_ptr<const access::Policy> policy;
-    if (src.ok) {
-        policy = access::Policy::compile(src.files, m.parse, &diags);
-    }
-    for (const core::Diagnostic& d : diags) {
+    for (const core::Diagnostic& d : loaded->diags) {
         std::fputs(d.full().c_str(), stderr);
     }
-    if (!src.ok || !policy || !policy->valid()) {
+    if (!loaded->valid()) {
         ctx.error("the access policy has errors: pam_ringfence refuses every login with it, root included; "
                   "nothing changed. Fix the policy first.");
         return false;
     }
-    bool main_missing = src.files.empty() || src.files.front().path != main_file;
-    if (m.accessfile_given && main_missing) {
+    const std::string& main_file = loaded->main_file;
+    if (m.accessfile_given && loaded->main_missing) {
         ctx.error(main_file + ": accessfile= names a file that does not exist (pam_ringfence would refuse "
                   "every login); nothing changed");
         return false;
     }
+    const access::PolicySource& src = loaded->source;
+    const std::shared_ptr<const access::Policy>& policy = loaded->policy;
     if (policy->rules().empty()) {
         ctx.warning(main_file + ": no rules: pam_ringfence allows every login until you write some");
     } else {

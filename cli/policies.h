@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The policies of the managed system (--root or /), read with each layer's
+// own reader and compiler on paths resolved inside the tree, so that the
+// `ringfence` tool sees exactly what the module and the shim would load.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/context.h"
+#include "core/diagnostic.h"
+#include "pam_module/access_conf.h"
+#include "pam_module/module_options.h"
+#include "tcpd_shim/hosts_access.h"
+
+namespace ringfence::cli {
+
+struct AccessPolicy {
+    std::string main_file;   // on this machine (under --root)
+    access::PolicySource source;
+    std::shared_ptr<const access::Policy> policy;  // null when a file could not be read safely
+    core::Diagnostics diags;                       // reading, then compiling
+    bool main_missing = false;                     // accessfile= / access.conf does not exist
+    bool valid() const { return source.ok && policy && policy->valid(); }
+};
+
+// The access policy pam_ringfence would enforce with these module options.
+// nullopt with *error set when a path cannot be resolved in the tree.
+std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access::ModuleOptions& m,
+                                               std::string* error);
+
+// hosts.allow and hosts.deny (and the /file pattern files they name, also
+// resolved in the tree), compiled as ringfence-wrap and ringfence-tcpd
+// would. nullopt with *error set when a path cannot be resolved.
+std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Context& ctx, core::Diagnostics* diags,
+                                                                      std::string* error);
+
+}  // namespace ringfence::cli
