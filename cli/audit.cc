@@ -13,7 +13,6 @@
 
 #include "cli/pam_flow.h"
 #include "cli/policies.h"
-#include "cli/unit_file.h"
 #include "core/atomic_file.h"
 #include "core/diagnostic.h"
 #include "core/text.h"
@@ -220,46 +219,6 @@ void audit_pam(const Context& ctx, audit::Report* report) {
 
 namespace {
 
-// The daemons wrapped by `ringfence enable wrap`: name and the program its
-// drop-in runs behind ringfence-wrap.
-struct Wrapped {
-    std::string daemon;
-    std::string dropin;
-    std::string program;  // the real daemon's path ("" when the drop-in cannot be read)
-};
-
-std::vector<Wrapped> wrapped_daemons(const Context& ctx) {
-    std::vector<Wrapped> out;
-    for (const std::string& n : list_directory(ctx, "/etc/systemd/system")) {
-        if (n.size() <= 10 || n.compare(n.size() - 10, 10, ".service.d") != 0) {
-            continue;
-        }
-        Wrapped w;
-        w.daemon = n.substr(0, n.size() - 10);
-        w.dropin = "/etc/systemd/system/" + n + "/ringfence.conf";
-        FileContent c;
-        std::string err;
-        if (read_file(ctx, w.dropin, core::FinalLink::keep, kMaxPamFile, &c, &err) != ReadOutcome::ok ||
-            c.bytes.find("ringfence-wrap") == std::string::npos) {
-            continue;
-        }
-        std::vector<unit::Assignment> all;
-        core::Diagnostics diags;
-        unit::parse(w.dropin, c.bytes, &all, &diags);
-        for (const unit::Assignment& a : unit::effective_list(all, "Service", "ExecStart")) {
-            std::string prefix, command;
-            unit::split_exec_prefix(a.value, &prefix, &command);
-            std::vector<std::string> words = core::split_words(command);
-            auto dashes = std::find(words.begin(), words.end(), "--");
-            if (dashes != words.end() && dashes + 1 != words.end()) {
-                w.program = *(dashes + 1);
-            }
-        }
-        out.push_back(w);
-    }
-    return out;
-}
-
 // Processes of this host whose executable is `program`: pid and whether
 // the preload library is mapped.
 struct Running {
@@ -350,7 +309,14 @@ void audit_wrap(const Context& ctx, audit::Report* report) {
                               : "hosts.deny has no 'ALL: ALL': a client no rule names is allowed");
     }
 
-    for (const Wrapped& w : wrapped_daemons(ctx)) {
+    for (const WrappedProgram& wp : wrapped_daemons(ctx)) {
+        struct {
+            std::string daemon, dropin, program;
+        } w{wp.daemon.name, wp.daemon.file, wp.program};
+        if (wp.via == WrappedProgram::Via::tcpd) {
+            report->add("wrap", w.daemon, State::ok, "run by xinetd through ringfence-tcpd (" + w.dropin + ")");
+            continue;
+        }
         if (ctx.has_root()) {
             report->add("wrap", w.daemon, State::ok,
                         "wrapped by " + w.dropin + " (processes are not checked under --root)");

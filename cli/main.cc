@@ -14,6 +14,7 @@
 
 #include "cli/audit.h"
 #include "cli/commands.h"
+#include "cli/lint.h"
 #include "cli/context.h"
 #include "core/program.h"
 
@@ -36,6 +37,10 @@ const char kUsageText[] =
     "      ringfence-firewall.service (or the SysV script) enabled at boot\n"
     "  ringfence status\n"
     "      one line per layer: enabled or not\n"
+    "  ringfence lint [--format text|json]\n"
+    "      every policy file the host uses (PAM stacks, access.conf, hosts.allow and\n"
+    "      hosts.deny, firewall.conf) and what contradicts across them; exit 0 clean,\n"
+    "      1 errors, 5 warnings only\n"
     "  ringfence audit [--nagios | --format text|json] [--prometheus FILE]\n"
     "      is the host what its policy files say? exit 0 OK, 1 WARNING, 2 CRITICAL,\n"
     "      3 UNKNOWN (the Monitoring Plugins convention)\n"
@@ -87,6 +92,7 @@ int main(int argc, char** argv) {
     bool fw_given = false;
     AuditOptions audit;
     bool audit_given = false;
+    bool format_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         std::string v;
@@ -140,7 +146,7 @@ int main(int argc, char** argv) {
             } else {
                 return usage_error("--format takes text or json");
             }
-            audit_given = true;
+            format_given = true;
         } else if (take(argc, argv, &i, "--prometheus", &v, &missing)) {
             if (missing || v.empty() || v[0] != '/') {
                 return usage_error("--prometheus needs an absolute file name");
@@ -189,7 +195,10 @@ int main(int argc, char** argv) {
         return usage_error("--firewall-program goes with enable firewall");
     }
     if (audit_given && cmd != "audit") {
-        return usage_error("--nagios, --format and --prometheus go with audit");
+        return usage_error("--nagios and --prometheus go with audit");
+    }
+    if (format_given && cmd != "audit" && cmd != "lint") {
+        return usage_error("--format goes with lint and audit");
     }
 
     Context ctx(opts);
@@ -206,6 +215,14 @@ int main(int argc, char** argv) {
         std::printf("wrap:     %s\n", status_wrap(ctx).c_str());
         std::printf("firewall: %s\n", status_firewall(ctx).c_str());
         return kOk;
+    }
+    if (cmd == "lint") {
+        if (words.size() != 1) {
+            return usage_error("lint takes no argument");
+        }
+        LintOptions lo;
+        lo.json = audit.format == AuditOptions::Format::json;
+        return run_lint(ctx, lo);
     }
     if (cmd == "audit") {
         if (words.size() != 1) {

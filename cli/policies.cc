@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "cli/policies.h"
 
+#include <algorithm>
+
+#include "cli/unit_file.h"
+#include "core/text.h"
+
 namespace ringfence::cli {
 
 std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access::ModuleOptions& m,
@@ -49,6 +54,128 @@ std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Conte
         return core::read_config_file(ctx.host_path(*real));
     };
     return tcpd::Policy::compile(allow, deny, opts, diags);
+}
+
+std::optional<std::shared_ptr<const firewall::Policy>> load_firewall_policy(const Context& ctx,
+                                                                            core::Diagnostics* diags,
+                                                                            std::string* error) {
+    std::optional<std::string> real = resolve(ctx, kFirewallPolicy, core::FinalLink::keep, error);
+    if (!real) {
+        return std::nullopt;
+    }
+    core::ReadResult rr = core::read_config_file(ctx.host_path(*real));
+    if (rr.status == core::ReadStatus::missing) {
+        return std::shared_ptr<const firewall::Policy>();
+    }
+    if (rr.status == core::ReadStatus::error) {
+        diags->push_back(rr.error);
+        return std::shared_ptr<const firewall::Policy>();
+    }
+    firewall::CompileOptions opts;
+    // The compiler names a relative set file beside firewall.conf (here:
+    // under the root); an absolute one is a path of the managed system.
+    opts.read_set_file = [&ctx](const std::string& p) {
+        std::string why;
+        std::string in_tree = ctx.system_path(p);
+        std::optional<std::string> set = resolve(ctx, in_tree, core::FinalLink::keep, &why);
+        if (!set) {
+            core::ReadResult r;
+            r.status = core::ReadStatus::error;
+            r.error.file = ctx.host_path(in_tree);
+            r.error.message = why;
+            return r;
+        }
+        return core::read_config_file(ctx.host_path(*set));
+    };
+    return firewall::Policy::compile(rr.text.path, rr.text.lines, opts, diags);
+}
+
+namespace {
+
+constexpr size_t kMaxSmallFile = 1u << 20;
+
+std::string base_name(const std::string& p) {
+    size_t slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+}  // namespace
+
+std::vector<WrappedProgram> wrapped_daemons(const Context& ctx) {
+    std::vector<WrappedProgram> out;
+    for (const std::string& n : list_directory(ctx, "/etc/systemd/system")) {
+        if (n.size() <= 10 || n.compare(n.size() - 10, 10, ".service.d") != 0) {
+            continue;
+        }
+        std::string dropin = "/etc/systemd/system/" + n + "/ringfence.conf";
+        FileContent c;
+        std::string err;
+        if (read_file(ctx, dropin, core::FinalLink::keep, kMaxSmallFile, &c, &err) != ReadOutcome::ok ||
+            c.bytes.find("ringfence-wrap") == std::string::npos) {
+            continue;
+        }
+        WrappedProgram w;
+        w.daemon.name = n.substr(0, n.size() - 10);
+        w.daemon.file = dropin;
+        std::vector<unit::Assignment> all;
+        core::Diagnostics diags;
+        unit::parse(dropin, c.bytes, &all, &diags);
+        for (const unit::Assignment& a : unit::effective_list(all, "Service", "ExecStart")) {
+            std::string prefix, command;
+            unit::split_exec_prefix(a.value, &prefix, &command);
+            std::vector<std::string> words = core::split_words(command);
+            auto dashes = std::find(words.begin(), words.end(), "--");
+            auto name = std::find(words.begin(), words.end(), "--name");
+            if (dashes != words.end() && dashes + 1 != words.end()) {
+                w.program = *(dashes + 1);
+            }
+            if (name != words.end() && name + 1 != words.end() && name < dashes) {
+                w.daemon.name = *(name + 1);
+            }
+            w.daemon.line = a.line;
+            w.daemon.source_line = "ExecStart=" + a.value;
+        }
+        out.push_back(w);
+    }
+    for (const std::string& n : list_directory(ctx, "/etc/xinetd.d")) {
+        std::string path = "/etc/xinetd.d/" + n;
+        FileContent c;
+        std::string err;
+        if (n.empty() || n[0] == '.' || read_file(ctx, path, core::FinalLink::follow, kMaxSmallFile, &c, &err) !=
+                                            ReadOutcome::ok) {
+            continue;
+        }
+        std::string server, args, args_line;
+        bool disabled = false;
+        int number = 0, args_at = 0;
+        for (const std::string& line : core::split_lines(c.bytes)) {
+            ++number;
+            std::vector<std::string> w = core::split_words(line);
+            if (w.size() >= 3 && w[1] == "=") {
+                if (w[0] == "server") {
+                    server = w[2];
+                } else if (w[0] == "server_args") {
+                    args = w[2];
+                    args_at = number;
+                    args_line = line;
+                } else if (w[0] == "disable") {
+                    disabled = w[2] == "yes";
+                }
+            }
+        }
+        if (disabled || base_name(server) != "ringfence-tcpd" || args.empty()) {
+            continue;
+        }
+        WrappedProgram w;
+        w.via = WrappedProgram::Via::tcpd;
+        w.daemon.name = base_name(args);
+        w.daemon.file = path;
+        w.daemon.line = args_at;
+        w.daemon.source_line = args_line;
+        w.program = args;
+        out.push_back(w);
+    }
+    return out;
 }
 
 }  // namespace ringfence::cli

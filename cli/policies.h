@@ -9,7 +9,9 @@
 #include <string>
 
 #include "cli/context.h"
+#include "cli/cross_layer.h"
 #include "core/diagnostic.h"
+#include "iptables_helper/firewall_conf.h"
 #include "pam_module/access_conf.h"
 #include "pam_module/module_options.h"
 #include "tcpd_shim/hosts_access.h"
@@ -35,5 +37,25 @@ std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access:
 // would. nullopt with *error set when a path cannot be resolved.
 std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Context& ctx, core::Diagnostics* diags,
                                                                       std::string* error);
+
+// /etc/ringfence/firewall.conf and its set files (relative names beside
+// it, absolute ones in the tree). nullopt with *error set when the path
+// cannot be resolved; a missing file gives a null policy and no diagnostic.
+inline constexpr const char* kFirewallPolicy = "/etc/ringfence/firewall.conf";
+std::optional<std::shared_ptr<const firewall::Policy>> load_firewall_policy(const Context& ctx,
+                                                                            core::Diagnostics* diags,
+                                                                            std::string* error);
+
+// The daemons hosts.allow decides for: each drop-in written by `ringfence
+// enable wrap` (with the program its ExecStart runs behind ringfence-wrap),
+// and each xinetd service whose server is ringfence-tcpd (the daemon is the
+// base name of the first word of server_args).
+struct WrappedProgram {
+    enum class Via { wrap, tcpd };  // a ringfence-wrap drop-in, or xinetd with ringfence-tcpd
+    Via via = Via::wrap;
+    WrappedDaemon daemon;
+    std::string program;  // absolute path of the real daemon; "" when it cannot be read
+};
+std::vector<WrappedProgram> wrapped_daemons(const Context& ctx);
 
 }  // namespace ringfence::cli

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Tests of `ringfence lint` on --root trees: one clean console (every
+layer configured for the management network 10.20.0.0/24), then one tree per
+planted mistake, each of which must be reported with the lines of both
+layers, and must be absent from the clean tree. Also the per-layer errors
+(a broken access.conf, a broken firewall.conf), the JSON form and the exit
+statuses (0 clean, 1 errors, 5 warnings only, 2 usage).
+
+usage: test_ringfence_lint.py --ringfence BIN
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ARGS = None
+PASSED = 0
+FAILED = []
+
+PAM_SSHD = """#%PAM-1.0
+auth       substack     password-auth
+account    required     pam_nologin.so
+account    include      password-auth
+session    include      password-auth
+"""
+PAM_AUTH = """auth        required      pam_unix.so
+account [default=bad success=ok user_unknown=ignore] pam_ringfence.so atgroup
+account     required      pam_unix.so
+session     required      pam_unix.so
+"""
+ACCESS = """+ : root : LOCAL
++ : @vmadmins : 10.20.0.0/24
+- : ALL : ALL
+"""
+HOSTS_ALLOW = "vmware-hostd: 10.20.0.0/24\n"
+HOSTS_DENY = "ALL: ALL\n"
+FIREWALL = """policy in drop
+service sshServer     tcp/22
+service https         tcp/443
+service vmware-authd  tcp/902 udp/902
+set blocklist file blocklist
+deny in from blocklist
+allow in sshServer https vmware-authd from 10.20.0.0/24
+"""
+BLOCKLIST = "203.0.113.0/24\n"
+DROPIN = """# Written by 'ringfence enable wrap vmware-hostd'.
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/ringfence-wrap --name vmware-hostd -- /usr/sbin/vmware-hostd -a /etc/vmware/hostd/config.xml
+"""
+
+
+def check(cond, what, detail=""):
+    global PASSED
+    if cond:
+        PASSED += 1
+    else:
+        FAILED.append(what)
+        print("FAIL " + what)
+        if detail:
+            print("     " + detail.replace("\n", "\n     "))
+    return cond
+
+
+def write(path, data, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+class Tree:
+    def __init__(self, replace=None):
+        self.root = tempfile.mkdtemp(prefix="ringfence-lint-")
+        os.chmod(self.root, 0o755)
+        files = {
+            "/etc/pam.d/sshd": PAM_SSHD,
+            "/etc/pam.d/password-auth": PAM_AUTH,
+            "/etc/pam.d/system-auth": PAM_AUTH,
+            "/etc/pam.d/login": "account include system-auth\n",
+            "/etc/security/access.conf": ACCESS,
+            "/etc/hosts.allow": HOSTS_ALLOW,
+            "/etc/hosts.deny": HOSTS_DENY,
+            "/etc/ringfence/firewall.conf": FIREWALL,
+            "/etc/ringfence/blocklist": BLOCKLIST,
+            "/etc/systemd/system/vmware-hostd.service.d/ringfence.conf": DROPIN,
+        }
+        files.update(replace or {})
+        for path, data in files.items():
+            if data is not None:
+                write(self.root + path, data)
+
+    def lint(self, *args):
+        p = subprocess.run([ARGS.ringfence, "--root", self.root, "lint"] + list(args), capture_output=True,
+                           text=True, timeout=60)
+        out = p.stdout.replace(self.root, "")
+        return p.returncode, out, p.stderr
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        shutil.rmtree(self.root)
+
+
+def show(rc, out, err):
+    return "exit %d\n--- stdout\n%s--- stderr\n%s" % (rc, out, err)
+
+
+# Each planted mistake: the files that differ from the clean tree, and the
+# lines that must be in the output (file:line:col of the first layer, the
+# other layer's line in the message).
+PLANTED = [
+    ("access.conf grants a network the firewall drops (dead grant)",
+     {"/etc/security/access.conf": ACCESS.replace("- : ALL", "+ : root : 10.9.0.0/16\n- : ALL")},
+     ["/etc/security/access.conf:3:12: warning: grants logins from 10.9.0.0/16, but the firewall's default policy "
+      "(/etc/ringfence/firewall.conf: policy in drop) drops tcp/22 from 10.9.0.1 (in 10.9.0.0/16): a grant "
+      "that can never be used, or a firewall mistake",
+      "hint: allow tcp/22 from 10.9.0.0/16 in the firewall, or remove this grant"]),
+    ("a blocklisted address granted by name in access.conf",
+     {"/etc/security/access.conf": ACCESS.replace("- : ALL", "+ : alice : 203.0.113.7\n- : ALL")},
+     ["/etc/security/access.conf:3:13: warning: grants logins from 203.0.113.7/32, but "
+      "/etc/ringfence/firewall.conf:6 (deny in from blocklist) drops tcp/22 from 203.0.113.7: an address the "
+      "firewall blocks is granted here"]),
+    ("hosts.allow grants a daemon to a network the firewall drops",
+     {"/etc/hosts.allow": HOSTS_ALLOW + "vmware-hostd: 192.168.5.0/24\n"},
+     ["/etc/hosts.allow:2:15: warning: grants vmware-hostd to 192.168.5.0/24, but the firewall's default policy "
+      "(/etc/ringfence/firewall.conf: policy in drop) drops tcp/443 from 192.168.5.1 (in 192.168.5.0/24)"]),
+    ("a wrapped daemon that hosts.allow grants to nobody",
+     {"/etc/hosts.allow": "sshd: 10.20.0.0/24\n"},
+     ["/etc/systemd/system/vmware-hostd.service.d/ringfence.conf:4:1: warning: vmware-hostd is wrapped, but no "
+      "hosts.allow rule grants it to any address named there, and /etc/hosts.deny:1 (ALL: ALL) refuses the rest: "
+      "every client of vmware-hostd is refused"]),
+    ("the firewall open from any while the inner layers restrict",
+     {"/etc/ringfence/firewall.conf": FIREWALL.replace("from 10.20.0.0/24", "from any")},
+     ["/etc/ringfence/firewall.conf:7:1: warning: opens tcp/443 (vmware-hostd) from any address, while "
+      "/etc/hosts.deny:1 refuses vmware-hostd to the addresses hosts.allow does not name: the outer layer is the "
+      "weakest",
+      "/etc/ringfence/firewall.conf:7:1: warning: opens tcp/22 (sshd) from any address, while "
+      "/etc/security/access.conf:3 refuses logins from everywhere else: the outer layer is the weakest"]),
+    ("pam_ringfence in system-auth, which sshd does not read",
+     {"/etc/pam.d/password-auth": PAM_AUTH.replace("account [default=bad success=ok user_unknown=ignore] "
+                                                     "pam_ringfence.so atgroup\n", "")},
+     ["/etc/pam.d/sshd: warning: sshd does not run pam_ringfence in its account stack: it is in "
+      "/etc/pam.d/system-auth, which sshd does not read"]),
+    ("a sufficient line before pam_ringfence",
+     {"/etc/pam.d/system-auth": "account sufficient pam_localuser.so\n" + PAM_AUTH},
+     ["/etc/pam.d/system-auth:1:1: warning: 'sufficient': when pam_localuser.so succeeds, the account stack ends "
+      "before pam_ringfence runs (pam_ringfence is at /etc/pam.d/system-auth:3)"]),
+]
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ringfence", required=True)
+    ARGS = ap.parse_args()
+
+    with Tree() as t:
+        rc, out, err = t.lint()
+        check(rc == 0 and out == "ringfence lint: 0 errors, 0 warnings\n" and err == "",
+              "the clean console: nothing to say, exit 0", show(rc, out, err))
+        rc, out, err = t.lint("--format", "json")
+        doc = json.loads(out)
+        check(rc == 0 and doc == {"errors": 0, "warnings": 0, "diagnostics": []}, "clean, JSON", out)
+
+    for what, files, expect in PLANTED:
+        with Tree(files) as t:
+            rc, out, err = t.lint()
+            check(rc == 5 and all(e in out for e in expect) and out.endswith("0 errors, %d warning%s\n" % (
+                len(expect) if "hint:" not in expect[-1] else len(expect) - 1,
+                "" if len([e for e in expect if "hint:" not in e]) == 1 else "s")),
+                  what + " (exit 5, both lines named)", show(rc, out, err) + "\nexpected:\n" + "\n".join(expect))
+            rc, out, err = t.lint("--format", "json")
+            doc = json.loads(out)
+            check(rc == 5 and doc["errors"] == 0 and doc["warnings"] >= 1 and
+                  all(d["severity"] == "warning" and d["hint"] for d in doc["diagnostics"]),
+                  what + " (JSON)", out)
+
+    with Tree({"/etc/security/access.conf": "+ : root :\n- : ALL : ALL\n"}) as t:
+        rc, out, err = t.lint()
+        check(rc == 1 and "/etc/security/access.conf:1:11: error: empty origins field" in out and
+              "1 error" in out, "a broken access.conf: the layer's error, exit 1", show(rc, out, err))
+    with Tree({"/etc/ringfence/firewall.conf": FIREWALL + "allow in nosuch from any\n"}) as t:
+        rc, out, err = t.lint()
+        check(rc == 1 and "/etc/ringfence/firewall.conf:8:10: error:" in out,
+              "a broken firewall.conf: the layer's error, exit 1", show(rc, out, err))
+    p = subprocess.run([ARGS.ringfence, "lint", "extra"], capture_output=True, text=True)
+    check(p.returncode == 2 and "lint takes no argument" in p.stderr, "usage: lint extra", p.stderr)
+    p = subprocess.run([ARGS.ringfence, "--nagios", "lint"], capture_output=True, text=True)
+    check(p.returncode == 2 and "--nagios and --prometheus go with audit" in p.stderr, "usage: lint --nagios",
+          p.stderr)
+
+    print("%d passed, %d failed" % (PASSED, len(FAILED)))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
