@@ -14,6 +14,7 @@
 
 #include "cli/audit.h"
 #include "cli/commands.h"
+#include "cli/explain.h"
 #include "cli/lint.h"
 #include "cli/context.h"
 #include "core/program.h"
@@ -41,6 +42,11 @@ const char kUsageText[] =
     "      every policy file the host uses (PAM stacks, access.conf, hosts.allow and\n"
     "      hosts.deny, firewall.conf) and what contradicts across them; exit 0 clean,\n"
     "      1 errors, 5 warnings only\n"
+    "  ringfence explain --from ADDR [--user USER] [--service sshd|vmware-hostd|vmware-authd|PORT/PROTO]\n"
+    "                    [--at 'Tue 21:00' | --at 'YYYY-MM-DD HH:MM'] [--tty TTY] [--format text|json]\n"
+    "      the request through the firewall, TCP wrappers and pam_ringfence, each layer's\n"
+    "      rule and reason, where it stops and what would have to change; no DNS;\n"
+    "      exit 0 allowed, 1 denied, 3 no complete answer (an input is missing)\n"
     "  ringfence audit [--nagios | --format text|json] [--prometheus FILE]\n"
     "      is the host what its policy files say? exit 0 OK, 1 WARNING, 2 CRITICAL,\n"
     "      3 UNKNOWN (the Monitoring Plugins convention)\n"
@@ -93,6 +99,8 @@ int main(int argc, char** argv) {
     AuditOptions audit;
     bool audit_given = false;
     bool format_given = false;
+    ExplainRequest explain;
+    bool explain_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         std::string v;
@@ -135,6 +143,26 @@ int main(int argc, char** argv) {
             }
             opts.firewall_program = v;
             fw_given = true;
+        } else if (take(argc, argv, &i, "--from", &v, &missing) ||
+                   take(argc, argv, &i, "--user", &v, &missing) ||
+                   take(argc, argv, &i, "--service", &v, &missing) || take(argc, argv, &i, "--at", &v, &missing) ||
+                   take(argc, argv, &i, "--tty", &v, &missing)) {
+            std::string name = a.substr(0, a.find('='));
+            if (missing) {
+                return usage_error(name + " needs a value");
+            }
+            if (name == "--from") {
+                explain.from = v;
+            } else if (name == "--user") {
+                explain.user = v;
+            } else if (name == "--service") {
+                explain.service = v;
+            } else if (name == "--at") {
+                explain.at = v;
+            } else {
+                explain.tty = v;
+            }
+            explain_given = true;
         } else if (a == "--nagios") {
             audit.format = AuditOptions::Format::nagios;
             audit_given = true;
@@ -197,8 +225,11 @@ int main(int argc, char** argv) {
     if (audit_given && cmd != "audit") {
         return usage_error("--nagios and --prometheus go with audit");
     }
-    if (format_given && cmd != "audit" && cmd != "lint") {
-        return usage_error("--format goes with lint and audit");
+    if (format_given && cmd != "audit" && cmd != "lint" && cmd != "explain") {
+        return usage_error("--format goes with lint, explain and audit");
+    }
+    if (explain_given && cmd != "explain") {
+        return usage_error("--from, --user, --service, --at and --tty go with explain");
     }
 
     Context ctx(opts);
@@ -215,6 +246,20 @@ int main(int argc, char** argv) {
         std::printf("wrap:     %s\n", status_wrap(ctx).c_str());
         std::printf("firewall: %s\n", status_firewall(ctx).c_str());
         return kOk;
+    }
+    if (cmd == "explain") {
+        if (words.size() != 1) {
+            return usage_error("explain takes options only");
+        }
+        if (explain.from.empty()) {
+            return usage_error("explain needs --from ADDR");
+        }
+        std::string why;
+        std::optional<ExplainResult> r = explain_request(ctx, explain, &why);
+        if (!r) {
+            return usage_error(why);
+        }
+        return print_explanation(*r, audit.format == AuditOptions::Format::json);
     }
     if (cmd == "lint") {
         if (words.size() != 1) {

@@ -154,11 +154,77 @@ PLANTED = [
 ]
 
 
+def explain(t, *args):
+    p = subprocess.run([ARGS.ringfence, "--root", t.root, "explain"] + list(args), capture_output=True, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout.replace(t.root, ""), p.stderr
+
+
+def test_explain():
+    timed = ACCESS.replace("- : ALL", "+ : root : 10.20.0.0/24 : Wk0800-1800\n- : ALL")
+    with Tree({"/etc/security/access.conf": timed}) as t:
+        rc, out, err = explain(t, "--from", "10.20.0.5", "--user", "root", "--at", "Tue 21:00")
+        check(rc == 1 and out == (
+            "request: from 10.20.0.5 to sshd (tcp/22), user root, at Tue 21:00\n"
+            "firewall  allowed by /etc/ringfence/firewall.conf:7 (allow in sshServer https vmware-authd from "
+            "10.20.0.0/24): the first allow rule that matches\n"
+            "wrappers  not in the path: sshd is not wrapped (no ringfence-wrap drop-in, no xinetd service with "
+            "ringfence-tcpd): hosts.allow does not apply\n"
+            "pam       denied by /etc/security/access.conf:4 (- : ALL : ALL): line 1 did not match: 10.20.0.5 is a "
+            "remote host (rhost), not LOCAL\n"
+            "verdict: denied by the pam layer (/etc/security/access.conf:4)\n"
+            "to change: add '+ : root : 10.20.0.5' before /etc/security/access.conf:4\n"),
+              "explain: root in the evening stops at PAM, with the rule and what to change", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "10.20.0.5", "--user", "root", "--at", "2026-12-01 09:30")
+        check(rc == 0 and "pam       allowed by /etc/security/access.conf:3 (+ : root : 10.20.0.0/24 : "
+              "Wk0800-1800)" in out and out.endswith("verdict: allowed by every layer in the path\n"),
+              "explain: the same on a Tuesday morning passes every layer", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "10.9.9.9", "--user", "root", "--at", "Tue 10:00")
+        check(rc == 1 and "firewall  denied by default (policy in drop)" in out and
+              "wrappers  not reached\npam       not reached\n" in out and
+              "to change: add 10.9.9.9 to the from list of /etc/ringfence/firewall.conf:7\n" in out,
+              "explain: stopped by the firewall's default policy, the later layers not reached", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "203.0.113.9", "--service", "22/tcp")
+        check(rc == 1 and "denied by /etc/ringfence/firewall.conf:6 (deny in from blocklist)" in out and
+              "verdict: denied by the firewall layer (/etc/ringfence/firewall.conf:6)" in out,
+              "explain: a blocklisted client, PORT/PROTO", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "10.20.0.7", "--service", "vmware-hostd")
+        check(rc == 0 and "wrappers  allowed by /etc/hosts.allow:1 (vmware-hostd: 10.20.0.0/24)" in out and
+              "pam       not in the path: the account stack of PAM service 'vmware-authd' does not run "
+              "pam_ringfence" in out, "explain: the wrapped daemon, granted by hosts.allow", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "10.20.0.5")
+        check(rc == 3 and "pam       no answer: needs --user" in out and "verdict: no answer" in out,
+              "explain: without --user, PAM says what it needs (exit 3)", show(rc, out, err))
+        rc, out, err = explain(t, "--from", "10.20.0.5", "--user", "root", "--at", "Tue 21:00", "--format", "json")
+        doc = json.loads(out)
+        check(rc == 1 and doc["verdict"] == "deny" and doc["stopped_by"] == "pam" and
+              [s["layer"] for s in doc["steps"]] == ["firewall", "wrappers", "pam"] and
+              doc["steps"][2]["line"] == 4 and doc["steps"][2]["change"].startswith("add '+ : root"),
+              "explain: JSON", out)
+    with Tree({"/etc/hosts.allow": "sshd: 10.20.0.0/24\n"}) as t:
+        rc, out, err = explain(t, "--from", "10.20.0.7", "--service", "vmware-hostd")
+        check(rc == 1 and "wrappers  denied by /etc/hosts.deny:1 (ALL: ALL)" in out and
+              "to change: add 'vmware-hostd: 10.20.0.7' to /etc/hosts.allow" in out,
+              "explain: stopped by hosts.deny", show(rc, out, err))
+    for bad, needle in ((["--user", "root"], "explain needs --from ADDR"),
+                        (["--from", "ws1.example.com"], "--from needs an IPv4 or IPv6 address"),
+                        (["--from", "10.0.0.1", "--service", "ftp"], "--service: expected sshd"),
+                        (["--from", "10.0.0.1", "--at", "someday"], "--at: ")):
+        p = subprocess.run([ARGS.ringfence, "explain"] + bad, capture_output=True, text=True)
+        check(p.returncode == 2 and needle in p.stderr, "explain usage: %s" % bad, p.stderr)
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringfence", required=True)
+    ap.add_argument("groups", nargs="*", default=["lint", "explain"])
     ARGS = ap.parse_args()
+    if "explain" in ARGS.groups:
+        test_explain()
+    if "lint" not in ARGS.groups:
+        print("%d passed, %d failed" % (PASSED, len(FAILED)))
+        return 1 if FAILED else 0
 
     with Tree() as t:
         rc, out, err = t.lint()
