@@ -26,9 +26,11 @@
 #include <vector>
 
 #include "core/config_file.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "iptables_helper/applier.h"
 #include "iptables_helper/evaluate.h"
+#include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
 
@@ -43,7 +45,6 @@ constexpr const char* kDefaultFile = "/etc/ringfence/firewall.conf";
 constexpr const char* kDefaultState = "/var/lib/ringfence/firewall";
 constexpr int kLockSeconds = 30;
 
-enum Exit { kOk = 0, kInvalid = 1, kUsage = 2, kFailed = 3, kRefused = 4 };
 
 struct Options {
     std::string command;
@@ -116,10 +117,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::cout << kUsageText;
-            std::exit(kOk);
+            std::exit(core::kExitOk);
         } else if (a == "--version") {
             core::print_version("ringfence-firewall");
-            std::exit(kOk);
+            std::exit(core::kExitOk);
         } else if (a == "--backend") {
             auto v = value("--backend");
             if (!v) return std::nullopt;
@@ -498,9 +499,9 @@ int open_state(const Options& o, fw::StateDir* state) {
     std::string error;
     if (!state->open_locked(kLockSeconds, &error)) {
         complain(error);
-        return error.find("another ringfence-firewall") != std::string::npos ? kRefused : kFailed;
+        return error.find("another ringfence-firewall") != std::string::npos ? core::kExitRefused : core::kExitFailed;
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools) {
@@ -545,7 +546,7 @@ int in_worker(Body body) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : kFailed;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : core::kExitFailed;
 }
 
 // Makes `bundle` live and records it; prints `done` (and the confirmation
@@ -566,7 +567,7 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
     const bool had_previous = state.exists("previous");
     if (had_previous && !state.copy("previous", "previous-old", &error)) {
         complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return kFailed;
+        return core::kExitFailed;
     }
     auto put_back_previous = [&]() {
         std::string ignored;
@@ -583,7 +584,7 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
     if (!previous_ok) {
         put_back_previous();
         complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return kFailed;
+        return core::kExitFailed;
     }
     std::string pending_message;
     if (confirm_seconds > 0) {
@@ -599,7 +600,7 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
             put_back_previous();
             complain((p.pid == 0 ? std::string("the revert timer did not start") : error) +
                      ": without it there is no safety net. Nothing changed.");
-            return kFailed;
+            return core::kExitFailed;
         }
         pending_message = "confirm within " + std::to_string(confirm_seconds) +
                           " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
@@ -610,7 +611,7 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
         put_back_previous();
         complain(error + ". The running ruleset is unchanged.");
         log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
-        return kFailed;
+        return core::kExitFailed;
     }
     if (active_backend && *active_backend != fw::Backend::none && *active_backend != bundle.backend) {
         std::string flush_error;
@@ -630,13 +631,13 @@ int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& 
     }
     if (!ok) {
         complain("state directory " + state.path() + ": " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
     say(done);
     if (!pending_message.empty()) {
         say(pending_message);
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 std::string summary_of(const fw::Bundle& b) {
@@ -657,22 +658,19 @@ std::string summary_of(const fw::Bundle& b) {
     return std::to_string(b.rules) + " policy rules, " + sets;
 }
 
+// Syntax, then lint (lint.h): errors exit 1, warnings only exit 5.
 int cmd_check(const Options& o) {
-    std::optional<Loaded> l = load_policy(o.file, false);
-    if (!l) {
-        return kInvalid;
+    fw::CheckReport r = fw::check_file(o.file);
+    for (const core::Diagnostic& d : r.diagnostics) {
+        std::cerr << d.full() << (d.full().empty() || d.full().back() == '\n' ? "" : "\n");
     }
-    long entries = 0;
-    for (const fw::AddressSet& s : l->policy->sets()) {
-        entries += long(s.v4.size() + s.v6.size());
+    if (r.exit_status() == core::kExitInvalid) {
+        return core::kExitInvalid;
     }
-    auto n = [](size_t count, const char* one, const char* many) {
-        return std::to_string(count) + " " + (count == 1 ? one : many);
-    };
-    std::cout << o.file << ": OK (" << n(l->policy->rules().size(), "rule", "rules") << ", "
-              << n(l->policy->sets().size(), "set", "sets") << ", " << n(size_t(entries), "set entry", "set entries")
-              << ")\n";
-    return kOk;
+    std::string verdict = r.warnings == 0 ? "OK"
+                                          : std::to_string(r.warnings) + (r.warnings == 1 ? " warning" : " warnings");
+    std::cout << o.file << ": " << verdict << " (" << r.counts() << ")\n";
+    return r.exit_status();
 }
 
 // What the policy does with one new inbound connection, and which line
@@ -685,25 +683,25 @@ int cmd_explain(const Options& o) {
     if (!peer) {
         complain("explain: `" + core::escape_for_log(o.extra[0]) + "` is not an IPv4 or IPv6 address");
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     if (!spec) {
         complain("explain: " + why);
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
-        return kInvalid;
+        return core::kExitInvalid;
     }
     std::cout << fw::explain_inbound(*l->policy, *peer, spec->first, spec->second) << "\n";
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_render(const Options& o) {
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
-        return kInvalid;
+        return core::kExitInvalid;
     }
     fw::Backend backend = fw::Backend::iptables;
     if (o.family == "nft") {
@@ -717,7 +715,7 @@ int cmd_render(const Options& o) {
             backend = b.value_or(fw::Backend::iptables);
         } else if (o.backend != "iptables") {
             complain("unknown backend `" + o.backend + "` (expected auto, iptables or nft)");
-            return kUsage;
+            return core::kExitUsage;
         }
     }
     fw::Bundle b = fw::make_bundle(*l->policy, backend, l->text);
@@ -732,22 +730,22 @@ int cmd_render(const Options& o) {
     } else {
         std::cout << "# ringfence-firewall: ipset input (ipset restore)\n" << b.ipset << b.v4 << b.v6;
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_apply(const Options& o) {
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
         complain("nothing changed: " + o.file + " has errors");
-        return kInvalid;
+        return core::kExitInvalid;
     }
     if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force, o.confirm)) {
-        return kRefused;
+        return core::kExitRefused;
     }
     fw::Tools tools = fw::detect_tools();
     std::optional<fw::Backend> backend = pick_backend(o, tools);
     if (!backend) {
-        return kFailed;
+        return core::kExitFailed;
     }
     fw::StateDir state(o.state_dir);
     if (int rc = open_state(o, &state)) {
@@ -761,7 +759,7 @@ int cmd_apply(const Options& o) {
     }
     log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + summary_of(bundle) +
                              (o.confirm > 0 ? ", confirmation pending" : ""));
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_confirm(const Options& o) {
@@ -772,17 +770,17 @@ int cmd_confirm(const Options& o) {
     std::optional<fw::StateDir::Pending> p = state.pending();
     if (!p) {
         complain("nothing to confirm (no `apply --confirm` is pending)");
-        return kInvalid;
+        return core::kExitInvalid;
     }
     std::string error;
     if (!state.copy("active", "good", &error)) {
         complain(error);
-        return kFailed;
+        return core::kExitFailed;
     }
     stop_timer(state);
     say("confirmed: the applied ruleset stays");
     log_line(LOG_NOTICE, "confirmed the applied ruleset");
-    return kOk;
+    return core::kExitOk;
 }
 
 // Loads previous.bundle; shared by `rollback` and the revert timer.
@@ -791,7 +789,7 @@ int do_rollback(const Options& o, const fw::StateDir& state, const std::string& 
     std::optional<fw::Bundle> prev = state.read("previous", &error);
     if (!prev) {
         complain(error.empty() ? "nothing to roll back to (no previous ruleset in " + o.state_dir + ")" : error);
-        return kInvalid;
+        return core::kExitInvalid;
     }
     fw::Tools tools = fw::detect_tools();
     const std::optional<fw::Backend> active_backend = state.backend_of("active");
@@ -800,7 +798,7 @@ int do_rollback(const Options& o, const fw::StateDir& state, const std::string& 
     if (!fw::load_bundle(*prev, tools, &error, &notes)) {
         complain("rollback failed: " + error + ". The running ruleset is unchanged.");
         log_line(LOG_ERR, "rollback failed: " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
     if (active_backend && *active_backend != fw::Backend::none && *active_backend != prev->backend) {
         if (!fw::flush_backend(*active_backend, tools, &error)) {
@@ -820,9 +818,9 @@ int do_rollback(const Options& o, const fw::StateDir& state, const std::string& 
     log_line(LOG_WARNING, "rolled back (" + why + "): " + what);
     if (!ok) {
         complain("state directory: " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_rollback(const Options& o) {
@@ -835,7 +833,7 @@ int cmd_rollback(const Options& o) {
 
 int cmd_revert_timer(const Options& o) {
     if (o.extra.size() != 2) {
-        return kUsage;
+        return core::kExitUsage;
     }
     signal(SIGHUP, SIG_IGN);
     const std::string token = o.extra[0];
@@ -849,11 +847,11 @@ int cmd_revert_timer(const Options& o) {
     std::string error;
     if (!state.open_locked(kLockSeconds * 4, &error)) {
         log_line(LOG_ERR, "revert timer: " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
     std::optional<fw::StateDir::Pending> p = state.pending();
     if (!p || p->token != token) {
-        return kOk;  // confirmed, or replaced by a newer apply
+        return core::kExitOk;  // confirmed, or replaced by a newer apply
     }
     state.clear_pending();
     return do_rollback(o, state, "not confirmed within " + std::to_string(seconds) + " s");
@@ -868,7 +866,7 @@ int cmd_status(const Options& o) {
     std::optional<fw::Bundle> active = state.read("active", &error);
     if (!active) {
         complain(error.empty() ? "nothing applied (no state in " + o.state_dir + ")" : error);
-        return kInvalid;
+        return core::kExitInvalid;
     }
     fw::Tools tools = fw::detect_tools();
     bool drift = false;
@@ -916,7 +914,7 @@ int cmd_status(const Options& o) {
         }
     }
     std::cout << (drift ? "drift\n" : "in sync\n");
-    return drift ? kInvalid : kOk;
+    return drift ? core::kExitInvalid : core::kExitOk;
 }
 
 int cmd_flush(const Options& o) {
@@ -940,11 +938,11 @@ int cmd_flush(const Options& o) {
             state.remove(name);
         }
         if (!ok) {
-            return int(kFailed);
+            return core::kExitFailed;
         }
         say("removed ringfence's rules and sets; other rules are untouched");
         log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
-        return int(kOk);
+        return core::kExitOk;
     });
 }
 
@@ -954,7 +952,7 @@ int cmd_boot(const Options& o) {
     if (!l) {
         failure = o.file + " has errors";
     } else if (refuse_if_firewalld()) {
-        return kRefused;
+        return core::kExitRefused;
     }
     fw::Tools tools = fw::detect_tools();
     fw::StateDir state(o.state_dir);
@@ -976,9 +974,9 @@ int cmd_boot(const Options& o) {
             fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
             const std::string done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
                                      "): " + summary_of(bundle);
-            if (in_worker([&]() { return commit_bundle(o, state, tools, bundle, 0, done); }) == kOk) {
+            if (in_worker([&]() { return commit_bundle(o, state, tools, bundle, 0, done); }) == core::kExitOk) {
                 log_line(LOG_NOTICE, "boot: applied " + o.file + ": " + summary_of(bundle));
-                return kOk;
+                return core::kExitOk;
             }
             failure = "applying " + o.file + " failed";
         }
@@ -989,20 +987,20 @@ int cmd_boot(const Options& o) {
         const std::string none = error.empty() ? "there is no last good ruleset" : error;
         complain("boot: " + failure + ", and " + none + ": the ruleset is left as it is");
         log_line(LOG_ERR, "boot: " + failure + ", and " + none + ": nothing applied");
-        return kInvalid;
+        return core::kExitInvalid;
     }
     std::vector<std::string> notes;
     CriticalSection critical;
     if (!fw::load_bundle(*good, tools, &error, &notes)) {
         complain("boot: " + failure + ", and the last good ruleset failed too: " + error);
         log_line(LOG_ERR, "boot: " + failure + ", and the last good ruleset failed too: " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
     good->live = fw::capture_live(good->backend, tools);
     state.write("active", *good, &error);
     complain("boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
     log_line(LOG_ERR, "boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
-    return kInvalid;
+    return core::kExitInvalid;
 }
 
 int cmd_backend(const Options& o) {
@@ -1022,14 +1020,14 @@ int cmd_backend(const Options& o) {
     std::optional<fw::Backend> b = fw::choose_backend(o.backend, t, &why);
     if (!b) {
         std::cout << "backend: none (" << why << ")\n";
-        return kFailed;
+        return core::kExitFailed;
     }
     std::cout << "backend: " << fw::describe_backend(*b, t) << "\n";
     fw::StateDir state(o.state_dir);
     if (std::optional<fw::Bundle> active = state.read("active")) {
         std::cout << "last applied with: " << fw::backend_name(active->backend) << "\n";
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 int run(int argc, char** argv) {
@@ -1038,7 +1036,7 @@ int run(int argc, char** argv) {
         // The reason is already printed, on one line: point to --help
         // rather than print the whole usage.
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     g_quiet = o->quiet;
     const std::string& c = o->command;
@@ -1053,7 +1051,7 @@ int run(int argc, char** argv) {
     if (c == "boot") return cmd_boot(*o);
     if (c == "backend") return cmd_backend(*o);
     if (c == "revert-timer") return cmd_revert_timer(*o);
-    return kUsage;
+    return core::kExitUsage;
 }
 
 }  // namespace
@@ -1069,5 +1067,5 @@ int main(int argc, char** argv) {
     } catch (...) {
         complain("internal error");
     }
-    return kFailed;
+    return core::kExitFailed;
 }
