@@ -30,15 +30,14 @@ const char kUsageText[] =
     "  ringfence enable wrap DAEMON [--exec 'COMMAND ARGS']\n"
     "  ringfence disable wrap DAEMON\n"
     "      /etc/systemd/system/DAEMON.service.d/ringfence.conf: DAEMON started by ringfence-wrap\n"
-    "  ringfence enable firewall [--firewall-program PATH]\n"
+    "  ringfence enable firewall\n"
     "  ringfence disable firewall\n"
     "      ringfence-firewall.service (or the SysV script) enabled at boot\n"
     "  ringfence status\n"
     "      one line per layer: enabled or not\n"
     "\n"
     "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
-    "               followed inside DIR, as after chroot; nothing is run outside it except\n"
-    "               'ringfence-firewall check' on its policy\n"
+    "               followed inside DIR, as after chroot; nothing is run\n"
     "  --init X     the managed system's init: systemd or sysv (default: detected)\n"
     "  -q, --quiet  errors and warnings only\n"
     "\n"
@@ -80,7 +79,6 @@ int main(int argc, char** argv) {
     std::vector<std::string> words;
     bool file_given = false;
     bool options_given = false;
-    bool fw_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         std::string v;
@@ -117,12 +115,6 @@ int main(int argc, char** argv) {
             }
             opts.module_options = v;
             options_given = true;
-        } else if (take(argc, argv, &i, "--firewall-program", &v, &missing)) {
-            if (missing || v.empty() || v[0] != '/') {
-                return usage_error("--firewall-program needs an absolute path");
-            }
-            opts.firewall_program = v;
-            fw_given = true;
         } else if (take(argc, argv, &i, "--init", &v, &missing)) {
             if (v == "systemd") {
                 opts.init = InitSystem::systemd;
@@ -160,9 +152,6 @@ int main(int argc, char** argv) {
     }
     if (opts.exec && !(wrap && cmd == "enable")) {
         return usage_error("--exec goes with enable wrap");
-    }
-    if (fw_given && !(fw && cmd == "enable")) {
-        return usage_error("--firewall-program goes with enable firewall");
     }
 
     Context ctx(opts);

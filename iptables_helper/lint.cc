@@ -226,8 +226,11 @@ int CheckReport::exit_status() const {
 }
 
 CheckReport check_file(const std::string& path, const CompileOptions& options) {
+    return check_read(path, core::read_config_file(path), options);
+}
+
+CheckReport check_read(const std::string& path, const core::ReadResult& rr, const CompileOptions& options) {
     CheckReport out;
-    core::ReadResult rr = core::read_config_file(path);
     if (rr.status == core::ReadStatus::ok) {
         out.policy = Policy::compile(path, rr.text.lines, options, &out.diagnostics);
         for (const std::string& l : rr.text.lines) {

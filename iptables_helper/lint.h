@@ -43,4 +43,9 @@ struct CheckReport {
 // refused file is an error diagnostic), compiles and lints it.
 CheckReport check_file(const std::string& path, const CompileOptions& options = CompileOptions());
 
+// The same for a file the caller has read (`ringfence` reads inside
+// --root): compiled under the name `path`, which relative set paths start
+// from and diagnostics name.
+CheckReport check_read(const std::string& path, const core::ReadResult& read, const CompileOptions& options);
+
 }  // namespace ringfence::firewall
