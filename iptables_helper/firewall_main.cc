@@ -4,11 +4,8 @@
 // mode that falls back to the last good ruleset. See ringfence-firewall(8);
 // the loading itself is in applier.h.
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,8 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -33,8 +30,9 @@
 #include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
+#include "iptables_helper/system.h"
+#include "iptables_helper/transaction.h"
 
-extern char** environ;
 
 namespace fw = ringfence::firewall;
 namespace core = ringfence::core;
@@ -319,182 +317,6 @@ bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force, int confirm) {
     return true;
 }
 
-// Blocks the signals a terminal or a dying SSH session sends, for the
-// commit section: a commit runs to its end (SIGKILL aside).
-class CriticalSection {
-public:
-    CriticalSection() {
-        sigset_t set;
-        sigemptyset(&set);
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP}) {
-            sigaddset(&set, s);
-        }
-        sigprocmask(SIG_BLOCK, &set, &old_);
-    }
-    ~CriticalSection() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
-
-private:
-    sigset_t old_;
-};
-
-std::string random_token() {
-    unsigned char bytes[12];
-    if (getrandom(bytes, sizeof bytes, 0) != ssize_t(sizeof bytes)) {
-        for (unsigned char& b : bytes) {
-            b = static_cast<unsigned char>(std::rand());
-        }
-    }
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
-
-std::string clock_time(long epoch) {
-    time_t t = epoch;
-    tm local;
-    localtime_r(&t, &local);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
-    return buf;
-}
-
-// Is `pid` our revert timer for `token`? (Its command line names the token.)
-bool is_timer(long pid, const std::string& token) {
-    if (pid <= 0) {
-        return false;
-    }
-    std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
-    FILE* f = std::fopen(path.c_str(), "re");
-    if (f == nullptr) {
-        return false;
-    }
-    std::string cmdline;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-        cmdline.append(buf, n);
-    }
-    std::fclose(f);
-    return cmdline.find("revert-timer") != std::string::npos && cmdline.find(token) != std::string::npos;
-}
-
-void stop_timer(const fw::StateDir& state) {
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        if (is_timer(p->pid, p->token)) {
-            kill(pid_t(p->pid), SIGTERM);
-        }
-    }
-    state.clear_pending();
-}
-
-// Starts the detached revert timer: its own session (no terminal, SIGHUP
-// ignored), double fork (not a child of this process), the program itself
-// again via execve. With `via` set (systemd-run), the timer runs in a scope
-// of its own, so logind's KillUserProcesses=yes does not kill it with the SSH
-// session; systemd-run --scope execs the command in place, in this network
-// namespace. Returns its pid, or 0.
-long spawn_timer(const Options& o, const std::string& token, int seconds, const std::string& via) {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        return 0;
-    }
-    self[n] = '\0';
-    std::vector<std::string> args;
-    if (!via.empty()) {
-        args = {via, "--scope", "--quiet", "--collect", "--unit=ringfence-firewall-revert-" + token.substr(0, 8), "--"};
-    }
-    for (const std::string& a : {std::string(self), std::string("--state-dir"), o.state_dir,
-                                 std::string("revert-timer"), token, std::to_string(seconds)}) {
-        args.push_back(a);
-    }
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        return 0;
-    }
-    pid_t child = fork();
-    if (child < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return 0;
-    }
-    if (child == 0) {
-        setsid();
-        pid_t grandchild = fork();
-        if (grandchild == 0) {
-            long me = getpid();
-            ssize_t ignored = write(pfd[1], &me, sizeof me);
-            (void)ignored;
-            int devnull = open("/dev/null", O_RDWR);
-            if (devnull >= 0) {
-                dup2(devnull, 0);
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-                if (devnull > 2) {
-                    close(devnull);
-                }
-            }
-            if (chdir("/") != 0) {
-                _exit(127);
-            }
-            signal(SIGHUP, SIG_IGN);
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, nullptr);
-            execve(argv[0], argv.data(), environ);
-            _exit(127);
-        }
-        _exit(grandchild < 0 ? 1 : 0);
-    }
-    close(pfd[1]);
-    int status = 0;
-    waitpid(child, &status, 0);
-    long pid = 0;
-    if (read(pfd[0], &pid, sizeof pid) != ssize_t(sizeof pid)) {
-        pid = 0;
-    }
-    close(pfd[0]);
-    return pid;
-}
-
-// The timer is running once its command line names the token (after
-// systemd-run, if any, has exec'ed it). Waits up to 3 s.
-bool timer_started(long pid, const std::string& token) {
-    for (int i = 0; i < 30 && pid > 0; ++i) {
-        if (is_timer(pid, token)) {
-            return true;
-        }
-        timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, nullptr);
-    }
-    return false;
-}
-
-long start_timer(const Options& o, const std::string& token, int seconds) {
-    if (access("/run/systemd/system", F_OK) == 0) {
-        for (const char* path : {"/usr/bin/systemd-run", "/bin/systemd-run"}) {
-            if (access(path, X_OK) == 0) {
-                long pid = spawn_timer(o, token, seconds, path);
-                if (timer_started(pid, token)) {
-                    return pid;
-                }
-                break;  // systemd-run failed (no D-Bus?): a plain timer below
-            }
-        }
-    }
-    long pid = spawn_timer(o, token, seconds, std::string());
-    return timer_started(pid, token) ? pid : 0;
-}
-
 int open_state(const Options& o, fw::StateDir* state) {
     std::string error;
     if (!state->open_locked(kLockSeconds, &error)) {
@@ -513,149 +335,29 @@ std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools
     return b;
 }
 
-int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why);
-
-// Runs `body` (a commit: the kernel load and the state files that describe
-// it) in a worker process of its own session that ignores the terminal's
-// signals, and waits for it. A kill of this process, of its process group
-// or of the SSH session it runs in then cannot stop a commit half way: the
-// worker finishes both families and the state files (or the revert timer),
-// holding the state directory's lock (the inherited descriptor) until it
-// is done, so the next ringfence-firewall sees old or new, never a mix.
-// Only SIGKILL of the worker itself remains: each family is still one
-// transaction, and `status` reports a family mix as drift.
-template <class Body>
-int in_worker(Body body) {
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        return body();  // no worker: do it here
+// Prints what a transaction said, on stdout (unless --quiet), stderr and
+// syslog; returns its exit status.
+int report(const fw::Outcome& o) {
+    for (const std::string& p : o.problems) {
+        complain(p);
     }
-    if (pid == 0) {
-        setsid();
-        for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGTSTP, SIGTTOU, SIGTTIN}) {
-            signal(sig, SIG_IGN);
-        }
-        int rc = body();
-        std::cout.flush();
-        std::cerr.flush();
-        _exit(rc);
+    for (const std::string& s : o.said) {
+        say(s);
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    for (const auto& [level, text] : o.log) {
+        log_line(level == fw::LogLevel::notice ? LOG_NOTICE : level == fw::LogLevel::warning ? LOG_WARNING : LOG_ERR,
+                 text);
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : core::kExitFailed;
+    return o.status;
 }
 
-// Makes `bundle` live and records it; prints `done` (and the confirmation
-// deadline) when it worked. The caller holds the lock and has checked the
-// policy. previous := good; active := bundle; good := bundle unless a
-// confirmation is asked for. With --confirm the revert timer is running
-// (and `pending` written) before the load starts: whatever stops this
-// process after the load, the timer brings the previous ruleset back.
-int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& tools, fw::Bundle bundle,
-                  int confirm_seconds, const std::string& done) {
-    CriticalSection critical;
-    std::string error;
-    std::vector<std::string> notes;
-    const std::optional<fw::Backend> active_backend = state.backend_of("active");
-    // previous := good; the old previous is kept aside until the load worked.
-    // Bundles are never rewritten in place, so these are hard links, cheap
-    // whatever the size of the sets.
-    const bool had_previous = state.exists("previous");
-    if (had_previous && !state.copy("previous", "previous-old", &error)) {
-        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return core::kExitFailed;
-    }
-    auto put_back_previous = [&]() {
-        std::string ignored;
-        if (had_previous) {
-            state.copy("previous-old", "previous", &ignored);
-            state.remove("previous-old");
-        } else {
-            state.remove("previous");
-        }
-    };
-    stop_timer(state);
-    bool previous_ok = state.exists("good") ? state.copy("good", "previous", &error)
-                                            : state.write("previous", fw::Bundle(), &error);
-    if (!previous_ok) {
-        put_back_previous();
-        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return core::kExitFailed;
-    }
-    std::string pending_message;
-    if (confirm_seconds > 0) {
-        fw::StateDir::Pending p;
-        p.token = random_token();
-        p.seconds = confirm_seconds;
-        p.deadline = long(time(nullptr)) + confirm_seconds;
-        p.pid = start_timer(o, p.token, confirm_seconds);
-        if (p.pid == 0 || !state.write_pending(p, &error)) {
-            if (p.pid != 0) {
-                kill(pid_t(p.pid), SIGTERM);
-            }
-            put_back_previous();
-            complain((p.pid == 0 ? std::string("the revert timer did not start") : error) +
-                     ": without it there is no safety net. Nothing changed.");
-            return core::kExitFailed;
-        }
-        pending_message = "confirm within " + std::to_string(confirm_seconds) +
-                          " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
-                          clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
-    }
-    if (!fw::load_bundle(bundle, tools, &error, &notes)) {
-        stop_timer(state);
-        put_back_previous();
-        complain(error + ". The running ruleset is unchanged.");
-        log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
-        return core::kExitFailed;
-    }
-    if (active_backend && *active_backend != fw::Backend::none && *active_backend != bundle.backend) {
-        std::string flush_error;
-        if (!fw::flush_backend(*active_backend, tools, &flush_error)) {
-            notes.push_back(std::string("the rules of the previous backend (") + fw::backend_name(*active_backend) +
-                            ") were not all removed: " + flush_error);
-        }
-    }
-    state.remove("previous-old");
-    bundle.live = fw::capture_live(bundle.backend, tools);
-    bool ok = state.write("active", bundle, &error);
-    if (ok && confirm_seconds == 0) {
-        ok = state.copy("active", "good", &error);
-    }
-    for (const std::string& n : notes) {
-        complain("warning: " + n);
-    }
-    if (!ok) {
-        complain("state directory " + state.path() + ": " + error);
-        return core::kExitFailed;
-    }
-    say(done);
-    if (!pending_message.empty()) {
-        say(pending_message);
-    }
-    return core::kExitOk;
-}
-
-std::string summary_of(const fw::Bundle& b) {
-    auto count = [](const std::string& text) {
-        int n = 0;
-        size_t pos = 0;
-        while ((pos = text.find("\n-A ", pos)) != std::string::npos) {
-            ++n;
-            ++pos;
-        }
-        return n;
-    };
-    std::string sets = std::to_string(b.sets) + (b.sets == 1 ? " set" : " sets") + " (" + std::to_string(b.entries) +
-                       (b.entries == 1 ? " entry)" : " entries)");
-    if (b.backend == fw::Backend::iptables) {
-        return "IPv4 " + std::to_string(count(b.v4)) + " rules, IPv6 " + std::to_string(count(b.v6)) + " rules, " + sets;
-    }
-    return std::to_string(b.rules) + " policy rules, " + sets;
+// A transaction's body, in a worker (system.h) with the terminal's signals
+// blocked: it runs to its end.
+int transact(const std::function<fw::Outcome()>& body) {
+    return fw::in_worker([&]() {
+        fw::CriticalSection critical;
+        return report(body());
+    });
 }
 
 // Syntax, then lint (lint.h): errors exit 1, warnings only exit 5.
@@ -753,11 +455,13 @@ int cmd_apply(const Options& o) {
     }
     say("backend: " + fw::describe_backend(*backend, tools));
     fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-    const std::string done = "applied " + o.file + ": " + summary_of(bundle);
-    if (int rc = in_worker([&]() { return commit_bundle(o, state, tools, bundle, o.confirm, done); })) {
+    const std::string done = "applied " + o.file + ": " + fw::summary_of(bundle);
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    if (int rc = transact([&]() { return tx.commit(bundle, o.confirm, done); })) {
         return rc;
     }
-    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + summary_of(bundle) +
+    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + fw::summary_of(bundle) +
                              (o.confirm > 0 ? ", confirmation pending" : ""));
     return core::kExitOk;
 }
@@ -767,60 +471,9 @@ int cmd_confirm(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    std::optional<fw::StateDir::Pending> p = state.pending();
-    if (!p) {
-        complain("nothing to confirm (no `apply --confirm` is pending)");
-        return core::kExitInvalid;
-    }
-    std::string error;
-    if (!state.copy("active", "good", &error)) {
-        complain(error);
-        return core::kExitFailed;
-    }
-    stop_timer(state);
-    say("confirmed: the applied ruleset stays");
-    log_line(LOG_NOTICE, "confirmed the applied ruleset");
-    return core::kExitOk;
-}
-
-// Loads previous.bundle; shared by `rollback` and the revert timer.
-int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why) {
-    std::string error;
-    std::optional<fw::Bundle> prev = state.read("previous", &error);
-    if (!prev) {
-        complain(error.empty() ? "nothing to roll back to (no previous ruleset in " + o.state_dir + ")" : error);
-        return core::kExitInvalid;
-    }
-    fw::Tools tools = fw::detect_tools();
-    const std::optional<fw::Backend> active_backend = state.backend_of("active");
-    CriticalSection critical;
-    std::vector<std::string> notes;
-    if (!fw::load_bundle(*prev, tools, &error, &notes)) {
-        complain("rollback failed: " + error + ". The running ruleset is unchanged.");
-        log_line(LOG_ERR, "rollback failed: " + error);
-        return core::kExitFailed;
-    }
-    if (active_backend && *active_backend != fw::Backend::none && *active_backend != prev->backend) {
-        if (!fw::flush_backend(*active_backend, tools, &error)) {
-            notes.push_back(error);
-        }
-    }
-    prev->live = fw::capture_live(prev->backend, tools);
-    bool ok = state.write("active", *prev, &error) && state.copy("active", "good", &error);
-    state.remove("previous");
-    stop_timer(state);
-    for (const std::string& n : notes) {
-        complain("warning: " + n);
-    }
-    std::string what = prev->backend == fw::Backend::none ? "no ringfence rules (as before the first apply)"
-                                                          : "the ruleset from " + prev->source;
-    say("rolled back (" + why + "): " + what);
-    log_line(LOG_WARNING, "rolled back (" + why + "): " + what);
-    if (!ok) {
-        complain("state directory: " + error);
-        return core::kExitFailed;
-    }
-    return core::kExitOk;
+    fw::Tools tools;
+    fw::SystemTimer timer(o.state_dir);
+    return report(fw::Transaction(state, tools, timer).confirm());
 }
 
 int cmd_rollback(const Options& o) {
@@ -828,7 +481,10 @@ int cmd_rollback(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    return in_worker([&]() { return do_rollback(o, state, "by request"); });
+    fw::Tools tools = fw::detect_tools();
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.rollback("by request"); });
 }
 
 int cmd_revert_timer(const Options& o) {
@@ -849,12 +505,10 @@ int cmd_revert_timer(const Options& o) {
         log_line(LOG_ERR, "revert timer: " + error);
         return core::kExitFailed;
     }
-    std::optional<fw::StateDir::Pending> p = state.pending();
-    if (!p || p->token != token) {
-        return core::kExitOk;  // confirmed, or replaced by a newer apply
-    }
-    state.clear_pending();
-    return do_rollback(o, state, "not confirmed within " + std::to_string(seconds) + " s");
+    fw::Tools tools = fw::detect_tools();
+    fw::SystemTimer timer(o.state_dir);
+    fw::CriticalSection critical;
+    return report(fw::Transaction(state, tools, timer).revert(token, seconds));
 }
 
 int cmd_status(const Options& o) {
@@ -903,9 +557,9 @@ int cmd_status(const Options& o) {
             std::cout << "invalid: " << file << " has errors (see above); the applied policy stays\n";
         }
     }
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        if (is_timer(p->pid, p->token)) {
-            std::cout << "pending: not confirmed; the previous ruleset comes back at " << clock_time(p->deadline)
+    if (std::optional<fw::Pending> p = state.pending()) {
+        if (fw::is_timer(p->pid, p->token)) {
+            std::cout << "pending: not confirmed; the previous ruleset comes back at " << fw::clock_time(p->deadline)
                       << " unless `ringfence-firewall confirm`\n";
         } else {
             drift = true;
@@ -923,27 +577,9 @@ int cmd_flush(const Options& o) {
         return rc;
     }
     fw::Tools tools = fw::detect_tools();
-    return in_worker([&]() {
-        CriticalSection critical;
-        stop_timer(state);
-        bool ok = true;
-        for (fw::Backend b : {fw::Backend::iptables, fw::Backend::nft}) {
-            std::string error;
-            if (!fw::flush_backend(b, tools, &error)) {
-                complain(error);
-                ok = false;
-            }
-        }
-        for (const char* name : {"active", "previous", "previous-old", "good"}) {
-            state.remove(name);
-        }
-        if (!ok) {
-            return core::kExitFailed;
-        }
-        say("removed ringfence's rules and sets; other rules are untouched");
-        log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
-        return core::kExitOk;
-    });
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.flush(); });
 }
 
 int cmd_boot(const Options& o) {
@@ -960,47 +596,21 @@ int cmd_boot(const Options& o) {
         log_line(LOG_ERR, "boot: state directory " + o.state_dir + " unusable; nothing applied");
         return rc;
     }
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        // The host went down while an `apply --confirm` waited: that policy
-        // was never confirmed (it may be the lockout the timer was for).
-        state.clear_pending();
-        failure = "an `apply --confirm` was still unconfirmed when the host went down";
-    }
-    if (failure.empty()) {
+    std::optional<fw::Bundle> bundle;
+    std::string done;
+    if (failure.empty() && !state.pending()) {
         std::optional<fw::Backend> backend = pick_backend(o, tools);
         if (!backend) {
             failure = "no usable backend";
         } else {
-            fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-            const std::string done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
-                                     "): " + summary_of(bundle);
-            if (in_worker([&]() { return commit_bundle(o, state, tools, bundle, 0, done); }) == core::kExitOk) {
-                log_line(LOG_NOTICE, "boot: applied " + o.file + ": " + summary_of(bundle));
-                return core::kExitOk;
-            }
-            failure = "applying " + o.file + " failed";
+            bundle = fw::make_bundle(*l->policy, *backend, l->text);
+            done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
+                   "): " + fw::summary_of(*bundle);
         }
     }
-    std::string error;
-    std::optional<fw::Bundle> good = state.read("good", &error);
-    if (!good || good->backend == fw::Backend::none) {
-        const std::string none = error.empty() ? "there is no last good ruleset" : error;
-        complain("boot: " + failure + ", and " + none + ": the ruleset is left as it is");
-        log_line(LOG_ERR, "boot: " + failure + ", and " + none + ": nothing applied");
-        return core::kExitInvalid;
-    }
-    std::vector<std::string> notes;
-    CriticalSection critical;
-    if (!fw::load_bundle(*good, tools, &error, &notes)) {
-        complain("boot: " + failure + ", and the last good ruleset failed too: " + error);
-        log_line(LOG_ERR, "boot: " + failure + ", and the last good ruleset failed too: " + error);
-        return core::kExitFailed;
-    }
-    good->live = fw::capture_live(good->backend, tools);
-    state.write("active", *good, &error);
-    complain("boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
-    log_line(LOG_ERR, "boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
-    return core::kExitInvalid;
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.boot(bundle, failure, o.file, done); });
 }
 
 int cmd_backend(const Options& o) {
