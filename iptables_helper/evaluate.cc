@@ -176,6 +176,19 @@ std::string default_rule(Direction d, Action a) {
     return std::string("policy ") + direction_name(d) + " " + action_name(a);
 }
 
+// The steps ringfence adds to every chain, by name and why they decide.
+const char* builtin_name(StepKind k) {
+    static const char* const names[] = {"loopback", "", "established", "invalid", "builtin ICMP", ""};
+    return names[static_cast<int>(k)];
+}
+
+const char* builtin_reason(StepKind k) {
+    static const char* const reasons[] = {
+        "loopback traffic is always accepted", "", "it belongs to a connection already accepted",
+        "connection tracking calls it invalid", "ICMP errors, ping and neighbour discovery are always accepted", ""};
+    return reasons[static_cast<int>(k)];
+}
+
 // The Decision for the step that decided; the words stay those explain has
 // always printed.
 core::Decision decision_of(const Policy& policy, const Step& step, Direction dir) {
@@ -191,20 +204,11 @@ core::Decision decision_of(const Policy& policy, const Step& step, Direction dir
                            : "it matches, and deny and reject rules come before allow rules";
             break;
         case StepKind::loopback:
-            d.source.rule = "loopback";
-            d.reason = "loopback traffic is always accepted";
-            break;
         case StepKind::established:
-            d.source.rule = "established";
-            d.reason = "it belongs to a connection already accepted";
-            break;
         case StepKind::invalid:
-            d.source.rule = "invalid";
-            d.reason = "connection tracking calls it invalid";
-            break;
         case StepKind::builtin_icmp:
-            d.source.rule = "builtin ICMP";
-            d.reason = "ICMP errors, ping and neighbour discovery are always accepted";
+            d.source.rule = builtin_name(step.kind);
+            d.reason = builtin_reason(step.kind);
             break;
         case StepKind::default_policy:
             d.source.rule = default_rule(dir, step.action);

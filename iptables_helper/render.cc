@@ -134,25 +134,30 @@ void render_icmp(const IcmpAccept& icmp, Direction dir, Family family, std::stri
     }
 }
 
+// The matches and target of a step that carries no data.
+std::string fixed_step(StepKind kind, Direction dir) {
+    if (kind == StepKind::loopback) {
+        return dir == Direction::in ? " -i lo -j ACCEPT" : " -o lo -j ACCEPT";
+    }
+    return kind == StepKind::established ? " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+                                         : " -m conntrack --ctstate INVALID -j DROP";
+}
+
 // The chain prints the plan's steps in order.
 void render_chain(const Policy& policy, Direction dir, Family family, std::string* out) {
     const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
     for (const Step& step : policy.plan().chain(dir).steps) {
         switch (step.kind) {
-            case StepKind::loopback:
-                *out += "-A " + chain + (dir == Direction::in ? " -i lo" : " -o lo") + " -j ACCEPT\n";
-                break;
             case StepKind::rule:
                 render_rule(policy, *step.rule, family, out);
                 break;
-            case StepKind::established:
-                *out += "-A " + chain + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
-                break;
-            case StepKind::invalid:
-                *out += "-A " + chain + " -m conntrack --ctstate INVALID -j DROP\n";
-                break;
             case StepKind::builtin_icmp:
                 render_icmp(step.icmp, dir, family, out);
+                break;
+            case StepKind::loopback:
+            case StepKind::established:
+            case StepKind::invalid:
+                *out += "-A " + chain + fixed_step(step.kind, dir) + "\n";
                 break;
             case StepKind::default_policy:
                 // Default accept returns to the builtin chain: the rest of

@@ -250,20 +250,19 @@ void render_base_chain(const Policy& policy, Direction dir, std::string* out) {
             "; policy accept;\n";
     for (const Step& step : policy.plan().chain(dir).steps) {
         switch (step.kind) {
-            case StepKind::loopback:
-                *out += std::string("\t\t") + (in ? "iifname" : "oifname") + " \"lo\" accept\n";
-                break;
             case StepKind::rule:
                 render_rule(policy, *step.rule, out);
                 break;
-            case StepKind::established:
-                *out += "\t\tct state established,related accept\n";
-                break;
-            case StepKind::invalid:
-                *out += "\t\tct state invalid drop\n";
-                break;
             case StepKind::builtin_icmp:
                 render_icmp(step.icmp, dir, out);
+                break;
+            case StepKind::loopback:
+                *out += std::string("\t\t") + (in ? "iifname" : "oifname") + " \"lo\" accept\n";
+                break;
+            case StepKind::established:
+            case StepKind::invalid:
+                *out += step.kind == StepKind::established ? "\t\tct state established,related accept\n"
+                                                           : "\t\tct state invalid drop\n";
                 break;
             case StepKind::default_policy:
                 // Default accept is the chain's policy; the other tables'

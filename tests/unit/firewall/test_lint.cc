@@ -86,11 +86,25 @@ void test_decision(void**) {
     CHECK_STR(firewall::evaluate(*c.policy, p).decision.source.rule, "established", "");
 }
 
+struct Row {
+    const char* policy;
+    const char* says;  // "" = no warning; else a part of lint's output
+};
+
+void check_rows(const Row* rows, size_t n) {
+    for (const Row* r = rows; r != rows + n; ++r) {
+        unit::Compiled c = unit::compile(r->policy, {{"/etc/ringfence/bl", "192.0.2.1\n"}});
+        CHECK(c.policy->valid(), c.text());
+        std::string got = lint_text(c);
+        if (*r->says == '\0') {
+            CHECK_STR(got, "", r->policy);
+        } else {
+            CHECK(unit::contains(got, r->says), std::string(r->policy) + " -> " + got);
+        }
+    }
+}
+
 void test_lint_dead_rules(void**) {
-    struct Row {
-        const char* policy;
-        const char* says;  // "" = no warning
-    };
     const Row rows[] = {
         // An allow rule inside an earlier deny: never allows, whatever the
         // file order.
@@ -113,23 +127,10 @@ void test_lint_dead_rules(void**) {
         {"allow in tcp/22 from 10.0.0.0/8\nallow out tcp/22 to 10.0.0.0/8\n", ""},
         {"allow in tcp/22 from 10.0.0.0/8\nallow out all to any\n", ""},
     };
-    for (const Row& r : rows) {
-        unit::Compiled c = unit::compile(r.policy, {{"/etc/ringfence/bl", "192.0.2.1\n"}});
-        CHECK(c.policy->valid(), c.text());
-        std::string got = lint_text(c);
-        if (*r.says == '\0') {
-            CHECK_STR(got, "", r.policy);
-        } else {
-            CHECK(unit::contains(got, r.says), std::string(r.policy) + " -> " + got);
-        }
-    }
+    check_rows(rows, sizeof rows / sizeof rows[0]);
 }
 
 void test_lint_open_and_lockout(void**) {
-    struct Row {
-        const char* policy;
-        const char* says;
-    };
     const Row rows[] = {
         {"allow in tcp/22 from 10.0.0.0/8\nallow in from any\n",
          "firewall.conf:2:1: warning: this rule accepts all inbound traffic from any address: `policy in drop` never "
@@ -145,16 +146,7 @@ void test_lint_open_and_lockout(void**) {
         {"policy in reject\nallow in tcp/20-30 from 10.0.0.0/8\n", ""},
         {"policy in accept\n", ""},
     };
-    for (const Row& r : rows) {
-        unit::Compiled c = unit::compile(r.policy);
-        CHECK(c.policy->valid(), c.text());
-        std::string got = lint_text(c);
-        if (*r.says == '\0') {
-            CHECK_STR(got, "", r.policy);
-        } else {
-            CHECK(unit::contains(got, r.says), std::string(r.policy) + " -> " + got);
-        }
-    }
+    check_rows(rows, sizeof rows / sizeof rows[0]);
     // An invalid policy has errors to show, not warnings.
     unit::Compiled bad = unit::compile("allow in nosuch from any\n");
     CHECK(!bad.policy->valid(), "");
