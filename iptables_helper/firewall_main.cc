@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ringfence-firewall: checks, renders and applies a firewall.conf policy
 // atomically, with a confirmation timer, rollback, drift status and a boot
-// mode that falls back to the last good ruleset. See ringfence-firewall(8);
-// the loading itself is in applier.h.
+// mode that falls back to the last good ruleset. See ringfence-firewall(8).
+// The program reads options and the policy, refuses when firewalld runs or
+// the SSH session would be cut, and prints what the library says: check
+// (lint.h), explain (evaluate.h), the transactions (transaction.h, on the
+// real system of system.h), the loading itself (applier.h).
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
