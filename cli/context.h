@@ -31,7 +31,6 @@ struct Options {
     std::string file;              // enable/disable pam: --file
     std::optional<std::string> exec;           // enable wrap: --exec
     std::string module_options = "atgroup";    // enable pam: --module-options
-    std::string firewall_program;  // --firewall-program (default: next to ringfence, then sbindir)
     InitSystem init = InitSystem::autodetect;
     bool quiet = false;
 };

@@ -109,19 +109,8 @@ LayerStep firewall_step(const Context& ctx, const core::IpAddress& from, const T
     const firewall::Policy& p = **fw;
     firewall::PacketVerdict v = firewall::evaluate_inbound(p, from, t.protocol, t.port);
     step.kind = LayerStep::Kind::decided;
+    step.decision = v.decision;
     core::Decision& d = step.decision;
-    d.verdict = v.action == firewall::Action::accept ? core::Verdict::allow : core::Verdict::deny;
-    if (v.rule != nullptr) {
-        d.source.file = p.file();
-        d.source.line = v.rule->line;
-        d.source.rule = escape_for_log(std::string(core::trim(v.rule->source)), 200);
-    } else {
-        d.source.rule = v.action == firewall::Action::accept && from.unmapped().is_v4() &&
-                                from.unmapped().bytes()[0] == 127
-                            ? "loopback"
-                            : std::string("policy in ") + firewall::action_name(p.default_in());
-    }
-    d.reason = v.reason;
     if (d.verdict == core::Verdict::deny) {
         if (v.rule != nullptr) {
             step.change = "remove " + from.unmapped().to_string() + " from what " + p.file() + ":" +

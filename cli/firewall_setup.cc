@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // `ringfence enable firewall` / `disable firewall`: the boot unit
 // ringfence-firewall.service (systemd) or the SysV script ringfence-firewall,
-// after `ringfence-firewall check` has accepted /etc/ringfence/firewall.conf.
+// after the firewall library (the checker of `ringfence-firewall check`) has
+// accepted /etc/ringfence/firewall.conf.
 //
 // On the running system the distribution's tools do the work (systemctl
 // enable/disable, chkconfig), run with execve and no shell. Under --root
-// nothing is run but the policy check: the links those tools would make are
-// made here, in the tree.
+// nothing is run: the links those tools would make are made here, in the
+// tree.
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -18,12 +19,11 @@
 
 #include "cli/commands.h"
 #include "cli/unit_file.h"
+#include "core/config_file.h"
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/text.h"
-
-#ifndef RINGFENCE_SBINDIR
-#define RINGFENCE_SBINDIR "/usr/sbin"
-#endif
+#include "iptables_helper/lint.h"
 
 namespace ringfence::cli {
 
@@ -34,7 +34,10 @@ constexpr const char* kScript = "ringfence-firewall";
 constexpr const char* kPolicy = "/etc/ringfence/firewall.conf";
 const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
 
-// Runs `ringfence-firewall check` on the policy. -1: valid; else an Exit code.
+// Checks the policy with the firewall library, as `ringfence-firewall check`
+// does: what boot would refuse is refused here. The policy and its set
+// files are read inside the tree (an absolute set path names a file of the
+// managed system). -1: valid, warnings or not; else an Exit code.
 int check_policy(const Context& ctx) {
     std::string err;
     std::optional<std::string> real = resolve(ctx, kPolicy, core::FinalLink::keep, &err);
@@ -42,38 +45,44 @@ int check_policy(const Context& ctx) {
         ctx.error(err + "; nothing changed");
         return kRefused;
     }
-    // The checker opens it by name: the path resolved inside the tree.
-    std::string policy = ctx.host_path(*real);
+    const std::string policy = ctx.host_path(*real);
     if (!exists(ctx, *real)) {
         ctx.error(policy + ": no such file: write the firewall policy first (see ringfence-firewall(8)); "
                            "nothing changed");
         return kRefused;
     }
-    std::string self = self_directory();
-    std::string program = ctx.options().firewall_program;
-    if (program.empty()) {
-        program = find_program({self.empty() ? "" : self + "/ringfence-firewall",
-                                self.empty() ? "" : self + "/../iptables_helper/ringfence-firewall",
-                                std::string(RINGFENCE_SBINDIR) + "/ringfence-firewall", "/usr/sbin/ringfence-firewall"});
+    firewall::CompileOptions options;
+    options.read_set_file = [&ctx](const std::string& system_path) {
+        std::string why;
+        std::optional<std::string> set = resolve(ctx, system_path, core::FinalLink::follow, &why);
+        if (!set) {
+            core::ReadResult rr;
+            rr.error.file = ctx.host_path(system_path);
+            rr.error.message = why;
+            return rr;
+        }
+        return core::read_config_file(ctx.host_path(*set));
+    };
+    // Compiled under its name in the managed system, so that relative set
+    // paths start there; messages name it on this machine.
+    firewall::CheckReport report = firewall::check_read(*real, core::read_config_file(policy), options);
+    for (core::Diagnostic d : report.diagnostics) {
+        if (d.file == *real) {
+            d.file = policy;
+        }
+        std::string text = d.full();
+        std::fprintf(stderr, "%s%s", text.c_str(), !text.empty() && text.back() == '\n' ? "" : "\n");
     }
-    if (program.empty() || !local_is_executable_file(program)) {
-        ctx.error("ringfence-firewall not found" + (program.empty() ? std::string() : " at " + program) +
-                  ": cannot check " + policy + "; nothing changed");
+    if (report.exit_status() == core::kExitInvalid) {
+        ctx.error(policy + " has errors (above): at boot the firewall would not load it; nothing changed");
         return kRefused;
     }
-    std::vector<std::string> argv{program, "check", policy};
-    int rc = run_program(argv, &err);
-    if (rc == 0) {
-        return -1;
+    if (report.warnings > 0) {
+        ctx.warning(policy + ": " + std::to_string(report.warnings) +
+                    (report.warnings == 1 ? " warning" : " warnings") +
+                    " (above): the firewall loads it as written");
     }
-    if (rc < 0) {
-        ctx.error(err + "; nothing changed");
-    } else if (rc == 1) {
-        ctx.error(policy + " has errors (above): at boot the firewall would not load it; nothing changed");
-    } else {
-        ctx.error("'" + shell_quote(argv) + "' failed (exit status " + std::to_string(rc) + "); nothing changed");
-    }
-    return kRefused;
+    return -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ const char kUsageText[] =
     "  ringfence enable wrap DAEMON [--exec 'COMMAND ARGS']\n"
     "  ringfence disable wrap DAEMON\n"
     "      /etc/systemd/system/DAEMON.service.d/ringfence.conf: DAEMON started by ringfence-wrap\n"
-    "  ringfence enable firewall [--firewall-program PATH]\n"
+    "  ringfence enable firewall\n"
     "  ringfence disable firewall\n"
     "      ringfence-firewall.service (or the SysV script) enabled at boot\n"
     "  ringfence status\n"
@@ -52,8 +52,7 @@ const char kUsageText[] =
     "      3 UNKNOWN (the Monitoring Plugins convention)\n"
     "\n"
     "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
-    "               followed inside DIR, as after chroot; nothing is run outside it except\n"
-    "               'ringfence-firewall check' on its policy\n"
+    "               followed inside DIR, as after chroot; nothing is run\n"
     "  --init X     the managed system's init: systemd or sysv (default: detected)\n"
     "  -q, --quiet  errors and warnings only\n"
     "\n"
@@ -95,7 +94,6 @@ int main(int argc, char** argv) {
     std::vector<std::string> words;
     bool file_given = false;
     bool options_given = false;
-    bool fw_given = false;
     AuditOptions audit;
     bool audit_given = false;
     bool format_given = false;
@@ -137,12 +135,6 @@ int main(int argc, char** argv) {
             }
             opts.module_options = v;
             options_given = true;
-        } else if (take(argc, argv, &i, "--firewall-program", &v, &missing)) {
-            if (missing || v.empty() || v[0] != '/') {
-                return usage_error("--firewall-program needs an absolute path");
-            }
-            opts.firewall_program = v;
-            fw_given = true;
         } else if (take(argc, argv, &i, "--from", &v, &missing) ||
                    take(argc, argv, &i, "--user", &v, &missing) ||
                    take(argc, argv, &i, "--service", &v, &missing) || take(argc, argv, &i, "--at", &v, &missing) ||
@@ -218,9 +210,6 @@ int main(int argc, char** argv) {
     }
     if (opts.exec && !(wrap && cmd == "enable")) {
         return usage_error("--exec goes with enable wrap");
-    }
-    if (fw_given && !(fw && cmd == "enable")) {
-        return usage_error("--firewall-program goes with enable firewall");
     }
     if (audit_given && cmd != "audit") {
         return usage_error("--nagios and --prometheus go with audit");

@@ -168,10 +168,11 @@ std::vector<std::string> ipset_names(const std::string& ipset_text) {
     return out;
 }
 
-// The netfilter tools: output captured, killed after two minutes.
-core::ProgramResult run_program(const std::vector<std::string>& argv, const std::string& input = std::string(),
-                                int timeout_seconds = 120) {
-    return core::run_program(argv, input, timeout_seconds);
+// The netfilter tools: output captured, killed after two minutes; through
+// the tools' runner when one is set (tests), else core::run_program.
+core::ProgramResult run_program(const Tools& tools, const std::vector<std::string>& argv,
+                                const std::string& input = std::string(), int timeout_seconds = 120) {
+    return tools.run ? tools.run(argv, input, timeout_seconds) : core::run_program(argv, input, timeout_seconds);
 }
 
 std::string first_line(const std::string& s) {
@@ -188,7 +189,7 @@ std::vector<std::string> live_sets(const Tools& tools) {
     if (tools.ipset.empty()) {
         return out;
     }
-    core::ProgramResult r = run_program({tools.ipset, "list", "-n"});
+    core::ProgramResult r = run_program(tools, {tools.ipset, "list", "-n"});
     if (!r.ok()) {
         return out;
     }
@@ -202,15 +203,15 @@ std::vector<std::string> live_sets(const Tools& tools) {
 
 void destroy_sets(const Tools& tools, const std::vector<std::string>& names, std::vector<std::string>* notes) {
     for (const std::string& n : names) {
-        core::ProgramResult r = run_program({tools.ipset, "destroy", n});
+        core::ProgramResult r = run_program(tools, {tools.ipset, "destroy", n});
         if (!r.ok() && notes != nullptr) {
             notes->push_back("ipset " + n + " not removed: " + r.summary());
         }
     }
 }
 
-std::string read_save(const std::string& tool, std::string* error) {
-    core::ProgramResult r = run_program({tool, "-t", "filter"});
+std::string read_save(const Tools& tools, const std::string& tool, std::string* error) {
+    core::ProgramResult r = run_program(tools, {tool, "-t", "filter"});
     if (!r.ok()) {
         *error = tool_failure(tool + " -t filter", r);
         return std::string();
@@ -229,8 +230,8 @@ bool load_iptables(const Bundle& b, const Tools& tools, std::string* error, std:
         return false;
     }
     std::string save_error;
-    const std::string save4 = read_save(tools.iptables_save, &save_error);
-    const std::string save6 = save_error.empty() ? read_save(tools.ip6tables_save, &save_error) : std::string();
+    const std::string save4 = read_save(tools, tools.iptables_save, &save_error);
+    const std::string save6 = save_error.empty() ? read_save(tools, tools.ip6tables_save, &save_error) : std::string();
     if (!save_error.empty()) {
         *error = save_error;
         return false;
@@ -273,7 +274,7 @@ bool load_iptables(const Bundle& b, const Tools& tools, std::string* error, std:
         destroy_sets(tools, created, nullptr);
     };
     if (have_sets) {
-        core::ProgramResult r = run_program({tools.ipset, "restore"}, sets_text);
+        core::ProgramResult r = run_program(tools, {tools.ipset, "restore"}, sets_text);
         if (!r.ok()) {
             drop_new_sets();
             *error = tool_failure("ipset restore", r);
@@ -282,22 +283,22 @@ bool load_iptables(const Bundle& b, const Tools& tools, std::string* error, std:
     }
     const std::string w = std::to_string(kWaitSeconds);
     for (auto [tool, text] : {std::make_pair(&tools.iptables_restore, &v4), std::make_pair(&tools.ip6tables_restore, &v6)}) {
-        core::ProgramResult r = run_program({*tool, "-w", w, "--test", "--noflush"}, *text);
+        core::ProgramResult r = run_program(tools, {*tool, "-w", w, "--test", "--noflush"}, *text);
         if (!r.ok()) {
             drop_new_sets();
             *error = tool_failure(*tool + " --test", r);
             return false;
         }
     }
-    core::ProgramResult r4 = run_program({tools.iptables_restore, "-w", w, "--noflush"}, v4);
+    core::ProgramResult r4 = run_program(tools, {tools.iptables_restore, "-w", w, "--noflush"}, v4);
     if (!r4.ok()) {
         drop_new_sets();
         *error = tool_failure(tools.iptables_restore, r4);
         return false;
     }
-    core::ProgramResult r6 = run_program({tools.ip6tables_restore, "-w", w, "--noflush"}, v6);
+    core::ProgramResult r6 = run_program(tools, {tools.ip6tables_restore, "-w", w, "--noflush"}, v6);
     if (!r6.ok()) {
-        core::ProgramResult back = run_program({tools.iptables_restore, "-w", w, "--noflush"}, restore_from_save(live4, added4));
+        core::ProgramResult back = run_program(tools, {tools.iptables_restore, "-w", w, "--noflush"}, restore_from_save(live4, added4));
         *error = tool_failure(tools.ip6tables_restore, r6);
         if (!back.ok()) {
             *error += "; putting the IPv4 rules back failed too (" + back.summary() +
@@ -318,7 +319,7 @@ bool load_nft(const Bundle& b, const Tools& tools, std::string* error) {
     }
     // One `nft -f` is one transaction: on any error nothing changes, so a
     // separate `nft -c` pass would only double the time of a big set.
-    core::ProgramResult r = run_program({tools.nft, "-f", "/dev/stdin"}, b.nft);
+    core::ProgramResult r = run_program(tools, {tools.nft, "-f", "/dev/stdin"}, b.nft);
     if (!r.ok()) {
         *error = tool_failure("nft -f", r);
         return false;
@@ -400,7 +401,7 @@ Tools detect_tools() {
         if (tool.empty()) {
             return std::string();
         }
-        core::ProgramResult r = run_program({tool, "--version"}, std::string(), 10);
+        core::ProgramResult r = core::run_program({tool, "--version"}, std::string(), 10);
         return r.ok() ? first_line(r.out) : std::string();
     };
     t.iptables_version = version(t.iptables);
@@ -610,11 +611,11 @@ bool flush_backend(Backend backend, const Tools& tools, std::string* error) {
         if (tools.nft.empty()) {
             return true;
         }
-        core::ProgramResult list = run_program({tools.nft, "list", "table", "inet", kNftTable});
+        core::ProgramResult list = run_program(tools, {tools.nft, "list", "table", "inet", kNftTable});
         if (!list.ok()) {
             return true;  // no table
         }
-        core::ProgramResult r = run_program({tools.nft, "delete", "table", "inet", kNftTable});
+        core::ProgramResult r = run_program(tools, {tools.nft, "delete", "table", "inet", kNftTable});
         if (!r.ok()) {
             *error = tool_failure("nft delete table inet ringfence", r);
             return false;
@@ -628,7 +629,7 @@ bool flush_backend(Backend backend, const Tools& tools, std::string* error) {
     for (auto [save_tool, restore_tool] : {std::make_pair(&tools.iptables_save, &tools.iptables_restore),
                                            std::make_pair(&tools.ip6tables_save, &tools.ip6tables_restore)}) {
         std::string save_error;
-        const std::string save = read_save(*save_tool, &save_error);
+        const std::string save = read_save(tools, *save_tool, &save_error);
         if (!save_error.empty()) {
             *error = save_error;
             ok = false;
@@ -640,7 +641,7 @@ bool flush_backend(Backend backend, const Tools& tools, std::string* error) {
         }
         SavedTable nothing;
         std::string text = restore_from_save(nothing, live.hooks);
-        core::ProgramResult r = run_program({*restore_tool, "-w", std::to_string(kWaitSeconds), "--noflush"}, text);
+        core::ProgramResult r = run_program(tools, {*restore_tool, "-w", std::to_string(kWaitSeconds), "--noflush"}, text);
         if (!r.ok()) {
             *error = tool_failure(*restore_tool, r);
             ok = false;
@@ -663,7 +664,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
         if (tools.nft.empty()) {
             return "# nft program missing\n";
         }
-        core::ProgramResult r = run_program({tools.nft, "list", "table", "inet", kNftTable});
+        core::ProgramResult r = run_program(tools, {tools.nft, "list", "table", "inet", kNftTable});
         return r.ok() ? r.out : std::string("# no table inet ringfence\n");
     }
     if (backend != Backend::iptables) {
@@ -677,7 +678,7 @@ std::string capture_live(Backend backend, const Tools& tools) {
             out += "# program missing\n";
             continue;
         }
-        SavedTable t = parse_save(read_save(*tool, &error));
+        SavedTable t = parse_save(read_save(tools, *tool, &error));
         if (!error.empty()) {
             out += "# " + error + "\n";
         }
@@ -735,14 +736,14 @@ std::string set_members_live(const Tools& tools) {
     std::set<char> generations;
     for (const std::string* tool : {&tools.iptables_save, &tools.ip6tables_save}) {
         std::string error;
-        SavedTable t = parse_save(read_save(*tool, &error));
+        SavedTable t = parse_save(read_save(tools, *tool, &error));
         generations.insert(t.generations.begin(), t.generations.end());
     }
     for (const std::string& name : live_sets(tools)) {
         if (generations.count(generation_of(name)) == 0) {
             continue;
         }
-        core::ProgramResult r = run_program({tools.ipset, "save", name});
+        core::ProgramResult r = run_program(tools, {tools.ipset, "save", name});
         for (const std::string& line : core::split_lines(r.out)) {
             std::vector<std::string> w = core::split_words(line);
             if (w.size() == 3 && w[0] == "add") {

@@ -21,10 +21,12 @@
 // signals around it. nft backend: one `nft -f` (one transaction).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/run_program.h"
 #include "iptables_helper/firewall_conf.h"
 
 namespace ringfence::firewall {
@@ -40,6 +42,10 @@ struct Tools {
     std::string ipset_version, nft_version;
     bool iptables_is_nft() const { return iptables_version.find("nf_tables") != std::string::npos; }
     bool has_iptables() const;  // all six iptables programs
+    // Runs one of the programs above (argv, standard input, timeout in
+    // seconds). Empty: core::run_program. Tests put a netfilter of their own
+    // here.
+    std::function<core::ProgramResult(const std::vector<std::string>&, const std::string&, int)> run;
 };
 
 Tools detect_tools();
@@ -99,34 +105,56 @@ std::string set_members_expected(const std::string& ipset_text);
 // Line diff: "- expected" / "+ live" lines, "" when equal.
 std::string line_diff(const std::string& expected, const std::string& live);
 
-class StateDir {
+// The confirm timer's record: which timer, and when it fires.
+struct Pending {
+    std::string token;
+    long pid = 0;
+    long deadline = 0;  // epoch seconds
+    int seconds = 0;
+};
+
+// The state files the transaction (transaction.h) keeps: bundles by name
+// ("active", "previous", "previous-old", "good") and the pending record.
+class StateStore {
 public:
+    virtual ~StateStore() = default;
+    virtual std::string path() const = 0;  // for messages
+    virtual std::optional<Bundle> read(const std::string& name, std::string* error = nullptr) const = 0;
+    virtual bool write(const std::string& name, const Bundle& b, std::string* error) const = 0;
+    // `to` becomes the same content as `from`.
+    virtual bool copy(const std::string& from, const std::string& to, std::string* error) const = 0;
+    // The backend line of a bundle, without reading the rest.
+    virtual std::optional<Backend> backend_of(const std::string& name) const = 0;
+    virtual bool exists(const std::string& name) const = 0;
+    virtual void remove(const std::string& name) const = 0;
+    virtual std::optional<Pending> pending() const = 0;
+    virtual bool write_pending(const Pending& p, std::string* error) const = 0;
+    virtual void clear_pending() const = 0;
+};
+
+// The state directory: one file per bundle (NAME.bundle, replaced in one
+// step, core/atomic_file.h) and `pending`, under a lock.
+class StateDir : public StateStore {
+public:
+    using Pending = firewall::Pending;
     explicit StateDir(std::string path) : path_(std::move(path)) {}
-    const std::string& path() const { return path_; }
+    std::string path() const override { return path_; }
     // Creates the directory (0700) if needed and refuses one that others can
     // write; takes the lock, waiting up to timeout_seconds.
     bool open_locked(int timeout_seconds, std::string* error);
-    ~StateDir();
+    ~StateDir() override;
 
-    std::optional<Bundle> read(const std::string& name, std::string* error = nullptr) const;
-    bool write(const std::string& name, const Bundle& b, std::string* error) const;
-    // `to` becomes the same file as `from` (a hard link, renamed into place:
-    // bundles are never written in place, so sharing one is safe).
-    bool copy(const std::string& from, const std::string& to, std::string* error) const;
-    // The backend line of a bundle, without reading the rest.
-    std::optional<Backend> backend_of(const std::string& name) const;
-    bool exists(const std::string& name) const;
-    void remove(const std::string& name) const;
-
-    struct Pending {
-        std::string token;
-        long pid = 0;
-        long deadline = 0;  // epoch seconds
-        int seconds = 0;
-    };
-    std::optional<Pending> pending() const;
-    bool write_pending(const Pending& p, std::string* error) const;
-    void clear_pending() const;
+    std::optional<Bundle> read(const std::string& name, std::string* error = nullptr) const override;
+    bool write(const std::string& name, const Bundle& b, std::string* error) const override;
+    // A hard link, renamed into place: bundles are never written in place,
+    // so sharing one is safe.
+    bool copy(const std::string& from, const std::string& to, std::string* error) const override;
+    std::optional<Backend> backend_of(const std::string& name) const override;
+    bool exists(const std::string& name) const override;
+    void remove(const std::string& name) const override;
+    std::optional<Pending> pending() const override;
+    bool write_pending(const Pending& p, std::string* error) const override;
+    void clear_pending() const override;
 
 private:
     std::string path_;

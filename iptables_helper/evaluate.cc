@@ -11,58 +11,6 @@ using Family = core::IpAddress::Family;
 
 namespace {
 
-bool peer_matches(const Policy& policy, const Peers& peers, const core::IpAddress& peer) {
-    if (peers.any) {
-        return true;
-    }
-    const core::IpAddress a = peer.unmapped();
-    auto in_list = [&a](const std::vector<core::CidrRange>& list) {
-        for (const core::CidrRange& r : list) {
-            if (r.contains(a)) {
-                return true;
-            }
-        }
-        return false;
-    };
-    if (in_list(a.is_v4() ? peers.v4 : peers.v6)) {
-        return true;
-    }
-    for (const std::string& name : peers.sets) {
-        const AddressSet* set = policy.find_set(name);
-        if (set != nullptr && in_list(a.is_v4() ? set->v4 : set->v6)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-bool spec_matches(const PortSpec& spec, bool v4, Protocol protocol, uint16_t dport) {
-    if (spec.protocol == Protocol::any) {
-        return true;
-    }
-    if (spec.protocol != protocol) {
-        return false;
-    }
-    if (protocol == Protocol::icmp && !v4) {
-        return false;
-    }
-    if (protocol == Protocol::icmpv6 && v4) {
-        return false;
-    }
-    if (protocol != Protocol::tcp && protocol != Protocol::udp) {
-        return spec.types.empty();
-    }
-    if (spec.ports.empty()) {
-        return true;
-    }
-    for (const PortRange& r : spec.ports) {
-        if (dport >= r.lo && dport <= r.hi) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::string describe(const Policy& policy, const Rule& rule) {
     return policy.file() + ":" + std::to_string(rule.line) + ": `" +
            (rule.action == Action::reject ? "reject " : "deny ") + direction_name(rule.direction) + " ...`";
@@ -222,47 +170,78 @@ std::optional<SshConnection> parse_ssh_connection(std::string_view text, std::st
     return c;
 }
 
-bool rule_matches(const Policy& policy, const Rule& rule, const core::IpAddress& peer, Protocol protocol,
-                  uint16_t dport) {
-    if (!peer_matches(policy, rule.peers, peer)) {
-        return false;
+namespace {
+
+std::string default_rule(Direction d, Action a) {
+    return std::string("policy ") + direction_name(d) + " " + action_name(a);
+}
+
+// The steps ringfence adds to every chain, by name and why they decide.
+const char* builtin_name(StepKind k) {
+    static const char* const names[] = {"loopback", "", "established", "invalid", "builtin ICMP", ""};
+    return names[static_cast<int>(k)];
+}
+
+const char* builtin_reason(StepKind k) {
+    static const char* const reasons[] = {
+        "loopback traffic is always accepted", "", "it belongs to a connection already accepted",
+        "connection tracking calls it invalid", "ICMP errors, ping and neighbour discovery are always accepted", ""};
+    return reasons[static_cast<int>(k)];
+}
+
+// The Decision for the step that decided; the words stay those explain has
+// always printed.
+core::Decision decision_of(const Policy& policy, const Step& step, Direction dir) {
+    core::Decision d;
+    d.verdict = step.action == Action::accept ? core::Verdict::allow : core::Verdict::deny;
+    switch (step.kind) {
+        case StepKind::rule:
+            d.source.file = policy.file();
+            d.source.line = step.rule->line;
+            d.source.rule = step.rule->source;
+            d.reason = step.action == Action::accept
+                           ? "the first allow rule that matches"
+                           : "it matches, and deny and reject rules come before allow rules";
+            break;
+        case StepKind::loopback:
+        case StepKind::established:
+        case StepKind::invalid:
+        case StepKind::builtin_icmp:
+            d.source.rule = builtin_name(step.kind);
+            d.reason = builtin_reason(step.kind);
+            break;
+        case StepKind::default_policy:
+            d.source.rule = default_rule(dir, step.action);
+            d.reason = "no rule matches, and the default is `" + d.source.rule + "`";
+            break;
     }
-    const bool v4 = peer.unmapped().is_v4();
-    for (const PortSpec& spec : rule.specs) {
-        if (spec_matches(spec, v4, protocol, dport)) {
-            return true;
-        }
-    }
-    return false;
+    return d;
+}
+
+}  // namespace
+
+PacketVerdict evaluate(const Policy& policy, const Packet& packet) {
+    const Step& step = first_match(policy, packet);
+    PacketVerdict v;
+    v.action = step.action;
+    v.step = &step;
+    v.rule = step.rule;
+    v.decision = decision_of(policy, step, packet.direction);
+    return v;
 }
 
 PacketVerdict evaluate_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol,
                                uint16_t port) {
-    PacketVerdict v;
-    const core::IpAddress a = peer.unmapped();
-    const bool loopback = a.is_v4() ? a.bytes()[0] == 127 : a == *core::IpAddress::parse("::1");
-    if (loopback) {
-        v.reason = "loopback traffic is always accepted";
-        return v;
-    }
-    for (const Rule& r : policy.rules()) {
-        if (r.action != Action::accept && r.direction == Direction::in && rule_matches(policy, r, a, protocol, port)) {
-            v.action = r.action;
-            v.rule = &r;
-            v.reason = "it matches, and deny and reject rules come before allow rules";
-            return v;
-        }
-    }
-    for (const Rule& r : policy.rules()) {
-        if (r.action == Action::accept && r.direction == Direction::in && rule_matches(policy, r, a, protocol, port)) {
-            v.rule = &r;
-            v.reason = "the first allow rule that matches";
-            return v;
-        }
-    }
-    v.action = policy.default_in();
-    v.reason = std::string("no rule matches, and the default is `policy in ") + action_name(policy.default_in()) + "`";
-    return v;
+    Packet p;
+    p.direction = Direction::in;
+    p.peer = peer;
+    p.protocol = protocol;
+    p.port = port;
+    return evaluate(policy, p);
+}
+
+core::Decision decide_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port) {
+    return evaluate_inbound(policy, peer, protocol, port).decision;
 }
 
 std::optional<std::pair<Protocol, uint16_t>> parse_connection_spec(std::string_view text, std::string* error) {
@@ -287,49 +266,56 @@ std::optional<std::pair<Protocol, uint16_t>> parse_connection_spec(std::string_v
 
 std::string explain_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port) {
     PacketVerdict v = evaluate_inbound(policy, peer, protocol, port);
+    const core::Decision& d = v.decision;
     std::string what = v.action == Action::accept ? "accepted" : v.action == Action::reject ? "rejected" : "dropped";
     std::string out = std::string(protocol_name(protocol)) + "/" + std::to_string(port) + " from " +
                       peer.unmapped().to_string() + ": " + what;
-    if (v.rule != nullptr) {
-        out += " by " + policy.file() + ":" + std::to_string(v.rule->line) + " (" +
-               core::escape_for_log(v.rule->source, 200) + ")";
+    if (!d.source.is_default()) {
+        out += " by " + d.source.location() + " (" + core::escape_for_log(d.source.rule, 200) + ")";
     }
-    return out + ": " + v.reason;
+    return out + ": " + d.reason;
 }
 
+// Walks the plan twice for the live session (established packets: the
+// client's to our port, our replies to the client's port), then once for a
+// new connection from the same client.
 SessionVerdict check_session(const Policy& policy, const core::IpAddress& client, uint16_t client_port,
                              uint16_t server_port) {
     SessionVerdict v;
-    const core::IpAddress a = client.unmapped();
-    const bool loopback = a.is_v4() ? a.bytes()[0] == 127 : a == *core::IpAddress::parse("::1");
-    if (loopback) {
-        return v;  // `-i lo -j ACCEPT` / `-o lo -j ACCEPT` come first
-    }
-    // Deny and reject rules come before the established-connection rule:
-    // they cut live sessions. Inbound: client -> our port; outbound: our
-    // replies -> the client's port.
-    for (const Rule& r : policy.rules()) {
-        if (r.action == Action::accept) {
-            continue;
-        }
-        bool hit = r.direction == Direction::in ? rule_matches(policy, r, a, Protocol::tcp, server_port)
-                                                : rule_matches(policy, r, a, Protocol::tcp, client_port);
-        if (hit) {
-            v.cut = true;
-            v.reconnect = false;
-            v.line = r.line;
-            v.reason = describe(policy, r) + " matches it";
-            return v;
+    Packet in;
+    in.direction = Direction::in;
+    in.peer = client;
+    in.protocol = Protocol::tcp;
+    in.port = server_port;
+    in.established = true;
+    Packet out = in;
+    out.direction = Direction::out;
+    out.port = client_port;
+    const PacketVerdict to_us = evaluate(policy, in);
+    const PacketVerdict to_them = evaluate(policy, out);
+    const PacketVerdict* cut = nullptr;
+    for (const PacketVerdict* pv : {&to_us, &to_them}) {
+        if (pv->action != Action::accept && (cut == nullptr || pv->step->line() < cut->step->line())) {
+            cut = pv;
         }
     }
-    // No deny or reject rule matches in either direction: a new connection
-    // meets the allow rules and the default, as any new connection does.
-    PacketVerdict fresh = evaluate_inbound(policy, a, Protocol::tcp, server_port);
-    v.line = fresh.rule != nullptr ? fresh.rule->line : 0;
+    if (cut != nullptr) {
+        v.cut = true;
+        v.reconnect = false;
+        v.line = cut->step->line();
+        v.reason = cut->rule != nullptr ? describe(policy, *cut->rule) + " matches it" : cut->decision.reason;
+        return v;
+    }
+    // Nothing cuts the session: a new connection meets the allow rules and
+    // the default, as any new connection does.
+    in.established = false;
+    const PacketVerdict fresh = evaluate(policy, in);
+    v.line = fresh.step->line();
     if (fresh.action != Action::accept) {
         v.reconnect = false;
-        v.reason = std::string("no allow rule matches it and the default is `policy in ") +
-                   action_name(policy.default_in()) + "`";
+        v.reason = fresh.rule != nullptr ? describe(policy, *fresh.rule) + " matches it"
+                                         : "no allow rule matches it and the default is `" +
+                                               fresh.decision.source.rule + "`";
     }
     return v;
 }

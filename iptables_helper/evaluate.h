@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// What a compiled firewall Policy does with one connection, computed from
-// the model with the same order as the renderers (loopback, deny/reject,
-// established, builtin ICMP, allow, default). Used by `apply` to refuse a
-// policy that would cut the administrator's own SSH session.
+// What a compiled firewall Policy does with one connection: the evaluator
+// walks the rule plan (plan.h) that the renderers print, and answers as a
+// core::Decision. Used by `explain`, by `apply` to refuse a policy that
+// would cut the administrator's own SSH session, and by `ringfence`.
 #pragma once
 
 #include <cstdint>
@@ -10,15 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/decision.h"
 #include "core/ip.h"
 #include "iptables_helper/firewall_conf.h"
+#include "iptables_helper/plan.h"
 
 namespace ringfence::firewall {
-
-// Does `rule` match a packet to or from `peer` (source for in rules,
-// destination for out rules) with this protocol and destination port?
-bool rule_matches(const Policy& policy, const Rule& rule, const core::IpAddress& peer, Protocol protocol,
-                  uint16_t dport);
 
 struct SessionVerdict {
     bool cut = false;          // the live session's packets would be dropped or rejected
@@ -53,16 +50,26 @@ struct SshConnection {
 // "nothing to check".
 std::optional<SshConnection> parse_ssh_connection(std::string_view text, std::string* error);
 
+// What the chain does with one packet: the first step of the plan that
+// matches it.
+struct PacketVerdict {
+    Action action = Action::drop;
+    const Step* step = nullptr;  // the deciding step (never null after evaluate)
+    const Rule* rule = nullptr;  // its rule; null: a builtin step or the default policy
+    // Allowed or denied, by FILE:LINE (the rule as written) or by a builtin
+    // step or the default ("policy in drop"), and why in words.
+    core::Decision decision;
+};
+PacketVerdict evaluate(const Policy& policy, const Packet& packet);
+
 // What happens to a new inbound connection (its first packet) from `peer`
-// to this host's `protocol`/`port`, in the renderers' order: loopback is
+// to this host's `protocol`/`port`, in the plan's order: loopback is
 // accepted, then the first deny or reject rule that matches, then the first
 // allow rule, then the default policy.
-struct PacketVerdict {
-    Action action = Action::accept;
-    const Rule* rule = nullptr;  // the deciding rule; null: loopback or the default policy
-    std::string reason;          // in words, without the rule's location
-};
 PacketVerdict evaluate_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port);
+
+// The same, as the one Decision shape every layer answers with.
+core::Decision decide_inbound(const Policy& policy, const core::IpAddress& peer, Protocol protocol, uint16_t port);
 
 // "tcp/22", "udp/161": the protocol and port of a connection to explain.
 // nullopt with *error set otherwise.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/text.h"
+#include "iptables_helper/plan.h"
 
 namespace ringfence::firewall {
 
@@ -838,6 +839,7 @@ std::shared_ptr<const Policy> Policy::compile(const std::string& file, const std
     auto policy = std::shared_ptr<Policy>(new Policy());
     policy->file_ = file;
     Compiler(file, options, diags, policy.get()).compile(lines);
+    policy->plan_ = std::make_shared<const Plan>(build_plan(*policy));
     return policy;
 }
 

@@ -44,6 +44,8 @@
 
 namespace ringfence::firewall {
 
+struct Plan;  // plan.h
+
 enum class Direction { in, out };
 enum class Action { accept, drop, reject };
 enum class Protocol { any, tcp, udp, icmp, icmpv6 };
@@ -140,6 +142,9 @@ public:
     const std::vector<AddressSet>& sets() const { return sets_; }       // in file order
     const std::vector<Rule>& rules() const { return rules_; }           // in file order
     const LogSettings& log() const { return log_; }
+    // The order in which the chains look at a packet (plan.h): what the
+    // renderers print and the evaluator walks.
+    const Plan& plan() const;
 
     const Service* find_service(const std::string& name) const;
     const AddressSet* find_set(const std::string& name) const;
@@ -155,6 +160,7 @@ private:
     std::vector<AddressSet> sets_;
     std::vector<Rule> rules_;
     LogSettings log_;
+    std::shared_ptr<const Plan> plan_;
 };
 
 }  // namespace ringfence::firewall

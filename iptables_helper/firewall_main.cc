@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ringfence-firewall: checks, renders and applies a firewall.conf policy
 // atomically, with a confirmation timer, rollback, drift status and a boot
-// mode that falls back to the last good ruleset. See ringfence-firewall(8);
-// the loading itself is in applier.h.
+// mode that falls back to the last good ruleset. See ringfence-firewall(8).
+// The program reads options and the policy, refuses when firewalld runs or
+// the SSH session would be cut, and prints what the library says: check
+// (lint.h), explain (evaluate.h), the transactions (transaction.h, on the
+// real system of system.h), the loading itself (applier.h).
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,21 +18,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config_file.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "iptables_helper/applier.h"
 #include "iptables_helper/evaluate.h"
+#include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
+#include "iptables_helper/system.h"
+#include "iptables_helper/transaction.h"
 
-extern char** environ;
 
 namespace fw = ringfence::firewall;
 namespace core = ringfence::core;
@@ -43,7 +46,6 @@ constexpr const char* kDefaultFile = "/etc/ringfence/firewall.conf";
 constexpr const char* kDefaultState = "/var/lib/ringfence/firewall";
 constexpr int kLockSeconds = 30;
 
-enum Exit { kOk = 0, kInvalid = 1, kUsage = 2, kFailed = 3, kRefused = 4 };
 
 struct Options {
     std::string command;
@@ -116,10 +118,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
         };
         if (a == "-h" || a == "--help") {
             std::cout << kUsageText;
-            std::exit(kOk);
+            std::exit(core::kExitOk);
         } else if (a == "--version") {
             core::print_version("ringfence-firewall");
-            std::exit(kOk);
+            std::exit(core::kExitOk);
         } else if (a == "--backend") {
             auto v = value("--backend");
             if (!v) return std::nullopt;
@@ -318,189 +320,13 @@ bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force, int confirm) {
     return true;
 }
 
-// Blocks the signals a terminal or a dying SSH session sends, for the
-// commit section: a commit runs to its end (SIGKILL aside).
-class CriticalSection {
-public:
-    CriticalSection() {
-        sigset_t set;
-        sigemptyset(&set);
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP}) {
-            sigaddset(&set, s);
-        }
-        sigprocmask(SIG_BLOCK, &set, &old_);
-    }
-    ~CriticalSection() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
-
-private:
-    sigset_t old_;
-};
-
-std::string random_token() {
-    unsigned char bytes[12];
-    if (getrandom(bytes, sizeof bytes, 0) != ssize_t(sizeof bytes)) {
-        for (unsigned char& b : bytes) {
-            b = static_cast<unsigned char>(std::rand());
-        }
-    }
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
-}
-
-std::string clock_time(long epoch) {
-    time_t t = epoch;
-    tm local;
-    localtime_r(&t, &local);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%H:%M:%S", &local);
-    return buf;
-}
-
-// Is `pid` our revert timer for `token`? (Its command line names the token.)
-bool is_timer(long pid, const std::string& token) {
-    if (pid <= 0) {
-        return false;
-    }
-    std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
-    FILE* f = std::fopen(path.c_str(), "re");
-    if (f == nullptr) {
-        return false;
-    }
-    std::string cmdline;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-        cmdline.append(buf, n);
-    }
-    std::fclose(f);
-    return cmdline.find("revert-timer") != std::string::npos && cmdline.find(token) != std::string::npos;
-}
-
-void stop_timer(const fw::StateDir& state) {
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        if (is_timer(p->pid, p->token)) {
-            kill(pid_t(p->pid), SIGTERM);
-        }
-    }
-    state.clear_pending();
-}
-
-// Starts the detached revert timer: its own session (no terminal, SIGHUP
-// ignored), double fork (not a child of this process), the program itself
-// again via execve. With `via` set (systemd-run), the timer runs in a scope
-// of its own, so logind's KillUserProcesses=yes does not kill it with the SSH
-// session; systemd-run --scope execs the command in place, in this network
-// namespace. Returns its pid, or 0.
-long spawn_timer(const Options& o, const std::string& token, int seconds, const std::string& via) {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        return 0;
-    }
-    self[n] = '\0';
-    std::vector<std::string> args;
-    if (!via.empty()) {
-        args = {via, "--scope", "--quiet", "--collect", "--unit=ringfence-firewall-revert-" + token.substr(0, 8), "--"};
-    }
-    for (const std::string& a : {std::string(self), std::string("--state-dir"), o.state_dir,
-                                 std::string("revert-timer"), token, std::to_string(seconds)}) {
-        args.push_back(a);
-    }
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        return 0;
-    }
-    pid_t child = fork();
-    if (child < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return 0;
-    }
-    if (child == 0) {
-        setsid();
-        pid_t grandchild = fork();
-        if (grandchild == 0) {
-            long me = getpid();
-            ssize_t ignored = write(pfd[1], &me, sizeof me);
-            (void)ignored;
-            int devnull = open("/dev/null", O_RDWR);
-            if (devnull >= 0) {
-                dup2(devnull, 0);
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-                if (devnull > 2) {
-                    close(devnull);
-                }
-            }
-            if (chdir("/") != 0) {
-                _exit(127);
-            }
-            signal(SIGHUP, SIG_IGN);
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, nullptr);
-            execve(argv[0], argv.data(), environ);
-            _exit(127);
-        }
-        _exit(grandchild < 0 ? 1 : 0);
-    }
-    close(pfd[1]);
-    int status = 0;
-    waitpid(child, &status, 0);
-    long pid = 0;
-    if (read(pfd[0], &pid, sizeof pid) != ssize_t(sizeof pid)) {
-        pid = 0;
-    }
-    close(pfd[0]);
-    return pid;
-}
-
-// The timer is running once its command line names the token (after
-// systemd-run, if any, has exec'ed it). Waits up to 3 s.
-bool timer_started(long pid, const std::string& token) {
-    for (int i = 0; i < 30 && pid > 0; ++i) {
-        if (is_timer(pid, token)) {
-            return true;
-        }
-        timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, nullptr);
-    }
-    return false;
-}
-
-long start_timer(const Options& o, const std::string& token, int seconds) {
-    if (access("/run/systemd/system", F_OK) == 0) {
-        for (const char* path : {"/usr/bin/systemd-run", "/bin/systemd-run"}) {
-            if (access(path, X_OK) == 0) {
-                long pid = spawn_timer(o, token, seconds, path);
-                if (timer_started(pid, token)) {
-                    return pid;
-                }
-                break;  // systemd-run failed (no D-Bus?): a plain timer below
-            }
-        }
-    }
-    long pid = spawn_timer(o, token, seconds, std::string());
-    return timer_started(pid, token) ? pid : 0;
-}
-
 int open_state(const Options& o, fw::StateDir* state) {
     std::string error;
     if (!state->open_locked(kLockSeconds, &error)) {
         complain(error);
-        return error.find("another ringfence-firewall") != std::string::npos ? kRefused : kFailed;
+        return error.find("another ringfence-firewall") != std::string::npos ? core::kExitRefused : core::kExitFailed;
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools) {
@@ -512,167 +338,44 @@ std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools
     return b;
 }
 
-int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why);
-
-// Runs `body` (a commit: the kernel load and the state files that describe
-// it) in a worker process of its own session that ignores the terminal's
-// signals, and waits for it. A kill of this process, of its process group
-// or of the SSH session it runs in then cannot stop a commit half way: the
-// worker finishes both families and the state files (or the revert timer),
-// holding the state directory's lock (the inherited descriptor) until it
-// is done, so the next ringfence-firewall sees old or new, never a mix.
-// Only SIGKILL of the worker itself remains: each family is still one
-// transaction, and `status` reports a family mix as drift.
-template <class Body>
-int in_worker(Body body) {
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        return body();  // no worker: do it here
+// Prints what a transaction said, on stdout (unless --quiet), stderr and
+// syslog; returns its exit status.
+int report(const fw::Outcome& o) {
+    for (const std::string& p : o.problems) {
+        complain(p);
     }
-    if (pid == 0) {
-        setsid();
-        for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGTSTP, SIGTTOU, SIGTTIN}) {
-            signal(sig, SIG_IGN);
-        }
-        int rc = body();
-        std::cout.flush();
-        std::cerr.flush();
-        _exit(rc);
+    for (const std::string& s : o.said) {
+        say(s);
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    for (const auto& [level, text] : o.log) {
+        log_line(level == fw::LogLevel::notice ? LOG_NOTICE : level == fw::LogLevel::warning ? LOG_WARNING : LOG_ERR,
+                 text);
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : kFailed;
+    return o.status;
 }
 
-// Makes `bundle` live and records it; prints `done` (and the confirmation
-// deadline) when it worked. The caller holds the lock and has checked the
-// policy. previous := good; active := bundle; good := bundle unless a
-// confirmation is asked for. With --confirm the revert timer is running
-// (and `pending` written) before the load starts: whatever stops this
-// process after the load, the timer brings the previous ruleset back.
-int commit_bundle(const Options& o, const fw::StateDir& state, const fw::Tools& tools, fw::Bundle bundle,
-                  int confirm_seconds, const std::string& done) {
-    CriticalSection critical;
-    std::string error;
-    std::vector<std::string> notes;
-    const std::optional<fw::Backend> active_backend = state.backend_of("active");
-    // previous := good; the old previous is kept aside until the load worked.
-    // Bundles are never rewritten in place, so these are hard links, cheap
-    // whatever the size of the sets.
-    const bool had_previous = state.exists("previous");
-    if (had_previous && !state.copy("previous", "previous-old", &error)) {
-        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return kFailed;
-    }
-    auto put_back_previous = [&]() {
-        std::string ignored;
-        if (had_previous) {
-            state.copy("previous-old", "previous", &ignored);
-            state.remove("previous-old");
-        } else {
-            state.remove("previous");
-        }
-    };
-    stop_timer(state);
-    bool previous_ok = state.exists("good") ? state.copy("good", "previous", &error)
-                                            : state.write("previous", fw::Bundle(), &error);
-    if (!previous_ok) {
-        put_back_previous();
-        complain("state directory " + state.path() + ": " + error + ". Nothing changed.");
-        return kFailed;
-    }
-    std::string pending_message;
-    if (confirm_seconds > 0) {
-        fw::StateDir::Pending p;
-        p.token = random_token();
-        p.seconds = confirm_seconds;
-        p.deadline = long(time(nullptr)) + confirm_seconds;
-        p.pid = start_timer(o, p.token, confirm_seconds);
-        if (p.pid == 0 || !state.write_pending(p, &error)) {
-            if (p.pid != 0) {
-                kill(pid_t(p.pid), SIGTERM);
-            }
-            put_back_previous();
-            complain((p.pid == 0 ? std::string("the revert timer did not start") : error) +
-                     ": without it there is no safety net. Nothing changed.");
-            return kFailed;
-        }
-        pending_message = "confirm within " + std::to_string(confirm_seconds) +
-                          " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
-                          clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
-    }
-    if (!fw::load_bundle(bundle, tools, &error, &notes)) {
-        stop_timer(state);
-        put_back_previous();
-        complain(error + ". The running ruleset is unchanged.");
-        log_line(LOG_ERR, "apply of " + bundle.source + " failed: " + error + "; running ruleset unchanged");
-        return kFailed;
-    }
-    if (active_backend && *active_backend != fw::Backend::none && *active_backend != bundle.backend) {
-        std::string flush_error;
-        if (!fw::flush_backend(*active_backend, tools, &flush_error)) {
-            notes.push_back(std::string("the rules of the previous backend (") + fw::backend_name(*active_backend) +
-                            ") were not all removed: " + flush_error);
-        }
-    }
-    state.remove("previous-old");
-    bundle.live = fw::capture_live(bundle.backend, tools);
-    bool ok = state.write("active", bundle, &error);
-    if (ok && confirm_seconds == 0) {
-        ok = state.copy("active", "good", &error);
-    }
-    for (const std::string& n : notes) {
-        complain("warning: " + n);
-    }
-    if (!ok) {
-        complain("state directory " + state.path() + ": " + error);
-        return kFailed;
-    }
-    say(done);
-    if (!pending_message.empty()) {
-        say(pending_message);
-    }
-    return kOk;
+// A transaction's body, in a worker (system.h) with the terminal's signals
+// blocked: it runs to its end.
+int transact(const std::function<fw::Outcome()>& body) {
+    return fw::in_worker([&]() {
+        fw::CriticalSection critical;
+        return report(body());
+    });
 }
 
-std::string summary_of(const fw::Bundle& b) {
-    auto count = [](const std::string& text) {
-        int n = 0;
-        size_t pos = 0;
-        while ((pos = text.find("\n-A ", pos)) != std::string::npos) {
-            ++n;
-            ++pos;
-        }
-        return n;
-    };
-    std::string sets = std::to_string(b.sets) + (b.sets == 1 ? " set" : " sets") + " (" + std::to_string(b.entries) +
-                       (b.entries == 1 ? " entry)" : " entries)");
-    if (b.backend == fw::Backend::iptables) {
-        return "IPv4 " + std::to_string(count(b.v4)) + " rules, IPv6 " + std::to_string(count(b.v6)) + " rules, " + sets;
-    }
-    return std::to_string(b.rules) + " policy rules, " + sets;
-}
-
+// Syntax, then lint (lint.h): errors exit 1, warnings only exit 5.
 int cmd_check(const Options& o) {
-    std::optional<Loaded> l = load_policy(o.file, false);
-    if (!l) {
-        return kInvalid;
+    fw::CheckReport r = fw::check_file(o.file);
+    for (const core::Diagnostic& d : r.diagnostics) {
+        std::cerr << d.full() << (d.full().empty() || d.full().back() == '\n' ? "" : "\n");
     }
-    long entries = 0;
-    for (const fw::AddressSet& s : l->policy->sets()) {
-        entries += long(s.v4.size() + s.v6.size());
+    if (r.exit_status() == core::kExitInvalid) {
+        return core::kExitInvalid;
     }
-    auto n = [](size_t count, const char* one, const char* many) {
-        return std::to_string(count) + " " + (count == 1 ? one : many);
-    };
-    std::cout << o.file << ": OK (" << n(l->policy->rules().size(), "rule", "rules") << ", "
-              << n(l->policy->sets().size(), "set", "sets") << ", " << n(size_t(entries), "set entry", "set entries")
-              << ")\n";
-    return kOk;
+    std::string verdict = r.warnings == 0 ? "OK"
+                                          : std::to_string(r.warnings) + (r.warnings == 1 ? " warning" : " warnings");
+    std::cout << o.file << ": " << verdict << " (" << r.counts() << ")\n";
+    return r.exit_status();
 }
 
 // What the policy does with one new inbound connection, and which line
@@ -685,25 +388,25 @@ int cmd_explain(const Options& o) {
     if (!peer) {
         complain("explain: `" + core::escape_for_log(o.extra[0]) + "` is not an IPv4 or IPv6 address");
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     if (!spec) {
         complain("explain: " + why);
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
-        return kInvalid;
+        return core::kExitInvalid;
     }
     std::cout << fw::explain_inbound(*l->policy, *peer, spec->first, spec->second) << "\n";
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_render(const Options& o) {
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
-        return kInvalid;
+        return core::kExitInvalid;
     }
     fw::Backend backend = fw::Backend::iptables;
     if (o.family == "nft") {
@@ -717,7 +420,7 @@ int cmd_render(const Options& o) {
             backend = b.value_or(fw::Backend::iptables);
         } else if (o.backend != "iptables") {
             complain("unknown backend `" + o.backend + "` (expected auto, iptables or nft)");
-            return kUsage;
+            return core::kExitUsage;
         }
     }
     fw::Bundle b = fw::make_bundle(*l->policy, backend, l->text);
@@ -732,22 +435,22 @@ int cmd_render(const Options& o) {
     } else {
         std::cout << "# ringfence-firewall: ipset input (ipset restore)\n" << b.ipset << b.v4 << b.v6;
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_apply(const Options& o) {
     std::optional<Loaded> l = load_policy(o.file, false);
     if (!l) {
         complain("nothing changed: " + o.file + " has errors");
-        return kInvalid;
+        return core::kExitInvalid;
     }
     if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force, o.confirm)) {
-        return kRefused;
+        return core::kExitRefused;
     }
     fw::Tools tools = fw::detect_tools();
     std::optional<fw::Backend> backend = pick_backend(o, tools);
     if (!backend) {
-        return kFailed;
+        return core::kExitFailed;
     }
     fw::StateDir state(o.state_dir);
     if (int rc = open_state(o, &state)) {
@@ -755,13 +458,15 @@ int cmd_apply(const Options& o) {
     }
     say("backend: " + fw::describe_backend(*backend, tools));
     fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-    const std::string done = "applied " + o.file + ": " + summary_of(bundle);
-    if (int rc = in_worker([&]() { return commit_bundle(o, state, tools, bundle, o.confirm, done); })) {
+    const std::string done = "applied " + o.file + ": " + fw::summary_of(bundle);
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    if (int rc = transact([&]() { return tx.commit(bundle, o.confirm, done); })) {
         return rc;
     }
-    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + summary_of(bundle) +
+    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + fw::summary_of(bundle) +
                              (o.confirm > 0 ? ", confirmation pending" : ""));
-    return kOk;
+    return core::kExitOk;
 }
 
 int cmd_confirm(const Options& o) {
@@ -769,60 +474,9 @@ int cmd_confirm(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    std::optional<fw::StateDir::Pending> p = state.pending();
-    if (!p) {
-        complain("nothing to confirm (no `apply --confirm` is pending)");
-        return kInvalid;
-    }
-    std::string error;
-    if (!state.copy("active", "good", &error)) {
-        complain(error);
-        return kFailed;
-    }
-    stop_timer(state);
-    say("confirmed: the applied ruleset stays");
-    log_line(LOG_NOTICE, "confirmed the applied ruleset");
-    return kOk;
-}
-
-// Loads previous.bundle; shared by `rollback` and the revert timer.
-int do_rollback(const Options& o, const fw::StateDir& state, const std::string& why) {
-    std::string error;
-    std::optional<fw::Bundle> prev = state.read("previous", &error);
-    if (!prev) {
-        complain(error.empty() ? "nothing to roll back to (no previous ruleset in " + o.state_dir + ")" : error);
-        return kInvalid;
-    }
-    fw::Tools tools = fw::detect_tools();
-    const std::optional<fw::Backend> active_backend = state.backend_of("active");
-    CriticalSection critical;
-    std::vector<std::string> notes;
-    if (!fw::load_bundle(*prev, tools, &error, &notes)) {
-        complain("rollback failed: " + error + ". The running ruleset is unchanged.");
-        log_line(LOG_ERR, "rollback failed: " + error);
-        return kFailed;
-    }
-    if (active_backend && *active_backend != fw::Backend::none && *active_backend != prev->backend) {
-        if (!fw::flush_backend(*active_backend, tools, &error)) {
-            notes.push_back(error);
-        }
-    }
-    prev->live = fw::capture_live(prev->backend, tools);
-    bool ok = state.write("active", *prev, &error) && state.copy("active", "good", &error);
-    state.remove("previous");
-    stop_timer(state);
-    for (const std::string& n : notes) {
-        complain("warning: " + n);
-    }
-    std::string what = prev->backend == fw::Backend::none ? "no ringfence rules (as before the first apply)"
-                                                          : "the ruleset from " + prev->source;
-    say("rolled back (" + why + "): " + what);
-    log_line(LOG_WARNING, "rolled back (" + why + "): " + what);
-    if (!ok) {
-        complain("state directory: " + error);
-        return kFailed;
-    }
-    return kOk;
+    fw::Tools tools;
+    fw::SystemTimer timer(o.state_dir);
+    return report(fw::Transaction(state, tools, timer).confirm());
 }
 
 int cmd_rollback(const Options& o) {
@@ -830,12 +484,15 @@ int cmd_rollback(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    return in_worker([&]() { return do_rollback(o, state, "by request"); });
+    fw::Tools tools = fw::detect_tools();
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.rollback("by request"); });
 }
 
 int cmd_revert_timer(const Options& o) {
     if (o.extra.size() != 2) {
-        return kUsage;
+        return core::kExitUsage;
     }
     signal(SIGHUP, SIG_IGN);
     const std::string token = o.extra[0];
@@ -849,14 +506,12 @@ int cmd_revert_timer(const Options& o) {
     std::string error;
     if (!state.open_locked(kLockSeconds * 4, &error)) {
         log_line(LOG_ERR, "revert timer: " + error);
-        return kFailed;
+        return core::kExitFailed;
     }
-    std::optional<fw::StateDir::Pending> p = state.pending();
-    if (!p || p->token != token) {
-        return kOk;  // confirmed, or replaced by a newer apply
-    }
-    state.clear_pending();
-    return do_rollback(o, state, "not confirmed within " + std::to_string(seconds) + " s");
+    fw::Tools tools = fw::detect_tools();
+    fw::SystemTimer timer(o.state_dir);
+    fw::CriticalSection critical;
+    return report(fw::Transaction(state, tools, timer).revert(token, seconds));
 }
 
 int cmd_status(const Options& o) {
@@ -868,7 +523,7 @@ int cmd_status(const Options& o) {
     std::optional<fw::Bundle> active = state.read("active", &error);
     if (!active) {
         complain(error.empty() ? "nothing applied (no state in " + o.state_dir + ")" : error);
-        return kInvalid;
+        return core::kExitInvalid;
     }
     fw::Tools tools = fw::detect_tools();
     bool drift = false;
@@ -905,9 +560,9 @@ int cmd_status(const Options& o) {
             std::cout << "invalid: " << file << " has errors (see above); the applied policy stays\n";
         }
     }
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        if (is_timer(p->pid, p->token)) {
-            std::cout << "pending: not confirmed; the previous ruleset comes back at " << clock_time(p->deadline)
+    if (std::optional<fw::Pending> p = state.pending()) {
+        if (fw::is_timer(p->pid, p->token)) {
+            std::cout << "pending: not confirmed; the previous ruleset comes back at " << fw::clock_time(p->deadline)
                       << " unless `ringfence-firewall confirm`\n";
         } else {
             drift = true;
@@ -916,7 +571,7 @@ int cmd_status(const Options& o) {
         }
     }
     std::cout << (drift ? "drift\n" : "in sync\n");
-    return drift ? kInvalid : kOk;
+    return drift ? core::kExitInvalid : core::kExitOk;
 }
 
 int cmd_flush(const Options& o) {
@@ -925,27 +580,9 @@ int cmd_flush(const Options& o) {
         return rc;
     }
     fw::Tools tools = fw::detect_tools();
-    return in_worker([&]() {
-        CriticalSection critical;
-        stop_timer(state);
-        bool ok = true;
-        for (fw::Backend b : {fw::Backend::iptables, fw::Backend::nft}) {
-            std::string error;
-            if (!fw::flush_backend(b, tools, &error)) {
-                complain(error);
-                ok = false;
-            }
-        }
-        for (const char* name : {"active", "previous", "previous-old", "good"}) {
-            state.remove(name);
-        }
-        if (!ok) {
-            return int(kFailed);
-        }
-        say("removed ringfence's rules and sets; other rules are untouched");
-        log_line(LOG_WARNING, "flushed: ringfence's rules and sets removed");
-        return int(kOk);
-    });
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.flush(); });
 }
 
 int cmd_boot(const Options& o) {
@@ -954,7 +591,7 @@ int cmd_boot(const Options& o) {
     if (!l) {
         failure = o.file + " has errors";
     } else if (refuse_if_firewalld()) {
-        return kRefused;
+        return core::kExitRefused;
     }
     fw::Tools tools = fw::detect_tools();
     fw::StateDir state(o.state_dir);
@@ -962,47 +599,21 @@ int cmd_boot(const Options& o) {
         log_line(LOG_ERR, "boot: state directory " + o.state_dir + " unusable; nothing applied");
         return rc;
     }
-    if (std::optional<fw::StateDir::Pending> p = state.pending()) {
-        // The host went down while an `apply --confirm` waited: that policy
-        // was never confirmed (it may be the lockout the timer was for).
-        state.clear_pending();
-        failure = "an `apply --confirm` was still unconfirmed when the host went down";
-    }
-    if (failure.empty()) {
+    std::optional<fw::Bundle> bundle;
+    std::string done;
+    if (failure.empty() && !state.pending()) {
         std::optional<fw::Backend> backend = pick_backend(o, tools);
         if (!backend) {
             failure = "no usable backend";
         } else {
-            fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-            const std::string done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
-                                     "): " + summary_of(bundle);
-            if (in_worker([&]() { return commit_bundle(o, state, tools, bundle, 0, done); }) == kOk) {
-                log_line(LOG_NOTICE, "boot: applied " + o.file + ": " + summary_of(bundle));
-                return kOk;
-            }
-            failure = "applying " + o.file + " failed";
+            bundle = fw::make_bundle(*l->policy, *backend, l->text);
+            done = "applied " + o.file + " at boot (" + fw::describe_backend(*backend, tools) +
+                   "): " + fw::summary_of(*bundle);
         }
     }
-    std::string error;
-    std::optional<fw::Bundle> good = state.read("good", &error);
-    if (!good || good->backend == fw::Backend::none) {
-        const std::string none = error.empty() ? "there is no last good ruleset" : error;
-        complain("boot: " + failure + ", and " + none + ": the ruleset is left as it is");
-        log_line(LOG_ERR, "boot: " + failure + ", and " + none + ": nothing applied");
-        return kInvalid;
-    }
-    std::vector<std::string> notes;
-    CriticalSection critical;
-    if (!fw::load_bundle(*good, tools, &error, &notes)) {
-        complain("boot: " + failure + ", and the last good ruleset failed too: " + error);
-        log_line(LOG_ERR, "boot: " + failure + ", and the last good ruleset failed too: " + error);
-        return kFailed;
-    }
-    good->live = fw::capture_live(good->backend, tools);
-    state.write("active", *good, &error);
-    complain("boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
-    log_line(LOG_ERR, "boot: " + failure + "; applied the last good ruleset (from " + good->source + ") instead");
-    return kInvalid;
+    fw::SystemTimer timer(o.state_dir);
+    fw::Transaction tx(state, tools, timer);
+    return transact([&]() { return tx.boot(bundle, failure, o.file, done); });
 }
 
 int cmd_backend(const Options& o) {
@@ -1022,14 +633,14 @@ int cmd_backend(const Options& o) {
     std::optional<fw::Backend> b = fw::choose_backend(o.backend, t, &why);
     if (!b) {
         std::cout << "backend: none (" << why << ")\n";
-        return kFailed;
+        return core::kExitFailed;
     }
     std::cout << "backend: " << fw::describe_backend(*b, t) << "\n";
     fw::StateDir state(o.state_dir);
     if (std::optional<fw::Bundle> active = state.read("active")) {
         std::cout << "last applied with: " << fw::backend_name(active->backend) << "\n";
     }
-    return kOk;
+    return core::kExitOk;
 }
 
 int run(int argc, char** argv) {
@@ -1038,7 +649,7 @@ int run(int argc, char** argv) {
         // The reason is already printed, on one line: point to --help
         // rather than print the whole usage.
         std::cerr << "Try 'ringfence-firewall --help' for more information.\n";
-        return kUsage;
+        return core::kExitUsage;
     }
     g_quiet = o->quiet;
     const std::string& c = o->command;
@@ -1053,7 +664,7 @@ int run(int argc, char** argv) {
     if (c == "boot") return cmd_boot(*o);
     if (c == "backend") return cmd_backend(*o);
     if (c == "revert-timer") return cmd_revert_timer(*o);
-    return kUsage;
+    return core::kExitUsage;
 }
 
 }  // namespace
@@ -1069,5 +680,5 @@ int main(int argc, char** argv) {
     } catch (...) {
         complain("internal error");
     }
-    return kFailed;
+    return core::kExitFailed;
 }

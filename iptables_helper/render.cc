@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "iptables_helper/plan.h"
+
 namespace ringfence::firewall {
 
 using Family = core::IpAddress::Family;
@@ -115,57 +117,56 @@ void render_rule(const Policy& policy, const Rule& rule, Family family, std::str
     }
 }
 
-void render_builtin_icmp(Direction dir, Family family, std::string* out) {
-    const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
-    if (family == Family::v4) {
-        // Errors for tracked flows are RELATED already; these cover the rest
-        // (path MTU discovery towards untracked peers) and ping.
-        for (int t : {3, 11, 12, 8}) {
-            *out += "-A " + chain + " -p icmp -m icmp --icmp-type " + std::to_string(t) + " -j ACCEPT\n";
-        }
+// A builtin ICMP step, one rule per message type, in this family only.
+void render_icmp(const IcmpAccept& icmp, Direction dir, Family family, std::string* out) {
+    if (icmp.family != family) {
         return;
     }
-    // Errors and ping.
-    for (int t : {1, 2, 3, 4, 128}) {
-        *out += "-A " + chain + " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) + " -j ACCEPT\n";
+    const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
+    std::string peer;
+    if (icmp.peer) {
+        peer = (dir == Direction::in ? " -s " : " -d ") + icmp.peer->to_string();
     }
-    // Neighbour discovery (RFC 4861): without it nothing on the link
-    // resolves; hop limit 255 proves the sender is on the link.
-    for (int t : {133, 134, 135, 136}) {
-        *out += "-A " + chain + " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) +
-                " -m hl --hl-eq 255 -j ACCEPT\n";
-    }
-    // Multicast listener discovery (MLDv1/v2), link-local only.
-    const char* flag = dir == Direction::in ? " -s " : " -d ";
-    for (int t : {130, 131, 132, 143}) {
-        *out += "-A " + chain + flag + (dir == Direction::in ? "fe80::/10" : "ff02::/16") +
-                " -p ipv6-icmp -m icmp6 --icmpv6-type " + std::to_string(t) + " -j ACCEPT\n";
+    for (uint8_t t : icmp.types) {
+        *out += "-A " + chain + peer +
+                (family == Family::v4 ? " -p icmp -m icmp --icmp-type " : " -p ipv6-icmp -m icmp6 --icmpv6-type ") +
+                std::to_string(t) + (icmp.hop_limit_255 ? " -m hl --hl-eq 255" : "") + " -j ACCEPT\n";
     }
 }
 
+// The matches and target of a step that carries no data.
+std::string fixed_step(StepKind kind, Direction dir) {
+    if (kind == StepKind::loopback) {
+        return dir == Direction::in ? " -i lo -j ACCEPT" : " -o lo -j ACCEPT";
+    }
+    return kind == StepKind::established ? " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+                                         : " -m conntrack --ctstate INVALID -j DROP";
+}
+
+// The chain prints the plan's steps in order.
 void render_chain(const Policy& policy, Direction dir, Family family, std::string* out) {
     const std::string chain = dir == Direction::in ? kChainIn : kChainOut;
-    *out += "-A " + chain + (dir == Direction::in ? " -i lo" : " -o lo") + " -j ACCEPT\n";
-    // Deny lists come before conntrack: listing an address cuts its live
-    // sessions too, as `iptables -I INPUT 1 -s X -j DROP` did.
-    for (const Rule& r : policy.rules()) {
-        if (r.direction == dir && r.action != Action::accept) {
-            render_rule(policy, r, family, out);
+    for (const Step& step : policy.plan().chain(dir).steps) {
+        switch (step.kind) {
+            case StepKind::rule:
+                render_rule(policy, *step.rule, family, out);
+                break;
+            case StepKind::builtin_icmp:
+                render_icmp(step.icmp, dir, family, out);
+                break;
+            case StepKind::loopback:
+            case StepKind::established:
+            case StepKind::invalid:
+                *out += "-A " + chain + fixed_step(step.kind, dir) + "\n";
+                break;
+            case StepKind::default_policy:
+                // Default accept returns to the builtin chain: the rest of
+                // INPUT/OUTPUT (other managers' rules) still applies.
+                if (step.action != Action::accept) {
+                    *out += "-A " + chain + " -j " + target_of(step.action) + "\n";
+                }
+                break;
         }
-    }
-    *out += "-A " + chain + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
-    *out += "-A " + chain + " -m conntrack --ctstate INVALID -j DROP\n";
-    render_builtin_icmp(dir, family, out);
-    for (const Rule& r : policy.rules()) {
-        if (r.direction == dir && r.action == Action::accept) {
-            render_rule(policy, r, family, out);
-        }
-    }
-    Action def = dir == Direction::in ? policy.default_in() : policy.default_out();
-    // Default accept returns to the builtin chain: the rest of INPUT/OUTPUT
-    // (other managers' rules) still applies.
-    if (def != Action::accept) {
-        *out += "-A " + chain + " -j " + target_of(def) + "\n";
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "iptables_helper/plan.h"
 #include "iptables_helper/render.h"
 
 namespace ringfence::firewall {
@@ -222,46 +223,55 @@ void render_rule(const Policy& policy, const Rule& rule, std::string* out) {
     }
 }
 
-void render_builtin_icmp(Direction dir, std::string* out) {
-    // Errors for tracked flows are RELATED already; these cover the rest
-    // (path MTU discovery towards untracked peers) and ping. Same types as
-    // render.cc, in the same order.
-    *out += "\t\tmeta nfproto ipv4 icmp type { 3, 11, 12, 8 } accept\n";
-    *out += "\t\tmeta nfproto ipv6 icmpv6 type { 1, 2, 3, 4, 128 } accept\n";
-    // Neighbour discovery (RFC 4861): hop limit 255 proves the sender is on
-    // the link.
-    *out += "\t\tmeta nfproto ipv6 icmpv6 type { 133, 134, 135, 136 } ip6 hoplimit 255 accept\n";
-    // Multicast listener discovery (MLDv1/v2), link-local only.
-    *out += std::string("\t\t") + (dir == Direction::in ? "ip6 saddr fe80::/10" : "ip6 daddr ff02::/16") +
-            " icmpv6 type { 130, 131, 132, 143 } accept\n";
+// A builtin ICMP step as one rule. Without an address it states its
+// family: `icmpv6 type` alone would not.
+void render_icmp(const IcmpAccept& icmp, Direction dir, std::string* out) {
+    const bool v4 = icmp.family == Family::v4;
+    std::string types;
+    for (uint8_t t : icmp.types) {
+        types += (types.empty() ? "" : ", ") + std::to_string(t);
+    }
+    std::string words;
+    if (icmp.peer) {
+        words = std::string(v4 ? "ip" : "ip6") + (dir == Direction::in ? " saddr " : " daddr ") +
+                icmp.peer->to_string();
+    } else {
+        words = v4 ? "meta nfproto ipv4" : "meta nfproto ipv6";
+    }
+    *out += "\t\t" + words + (v4 ? " icmp" : " icmpv6") + " type { " + types + " }" +
+            (icmp.hop_limit_255 ? " ip6 hoplimit 255" : "") + " accept\n";
 }
 
+// The base chain prints the plan's steps in order.
 void render_base_chain(const Policy& policy, Direction dir, std::string* out) {
     bool in = dir == Direction::in;
     *out += std::string("\tchain ") + (in ? kNftChainIn : kNftChainOut) + " {\n";
     *out += std::string("\t\ttype filter hook ") + (in ? "input" : "output") + " priority " + kNftPriority +
             "; policy accept;\n";
-    *out += std::string("\t\t") + (in ? "iifname" : "oifname") + " \"lo\" accept\n";
-    // Deny lists come before conntrack: listing an address cuts its live
-    // sessions too, as `iptables -I INPUT 1 -s X -j DROP` did.
-    for (const Rule& r : policy.rules()) {
-        if (r.direction == dir && r.action != Action::accept) {
-            render_rule(policy, r, out);
+    for (const Step& step : policy.plan().chain(dir).steps) {
+        switch (step.kind) {
+            case StepKind::rule:
+                render_rule(policy, *step.rule, out);
+                break;
+            case StepKind::builtin_icmp:
+                render_icmp(step.icmp, dir, out);
+                break;
+            case StepKind::loopback:
+                *out += std::string("\t\t") + (in ? "iifname" : "oifname") + " \"lo\" accept\n";
+                break;
+            case StepKind::established:
+            case StepKind::invalid:
+                *out += step.kind == StepKind::established ? "\t\tct state established,related accept\n"
+                                                           : "\t\tct state invalid drop\n";
+                break;
+            case StepKind::default_policy:
+                // Default accept is the chain's policy; the other tables'
+                // chains at this hook still decide for themselves.
+                if (step.action != Action::accept) {
+                    *out += "\t\t" + verdict_of(step.action) + "\n";
+                }
+                break;
         }
-    }
-    *out += "\t\tct state established,related accept\n";
-    *out += "\t\tct state invalid drop\n";
-    render_builtin_icmp(dir, out);
-    for (const Rule& r : policy.rules()) {
-        if (r.direction == dir && r.action == Action::accept) {
-            render_rule(policy, r, out);
-        }
-    }
-    // Default accept is the chain's policy; the other tables' chains at this
-    // hook still decide for themselves.
-    Action def = in ? policy.default_in() : policy.default_out();
-    if (def != Action::accept) {
-        *out += "\t\t" + verdict_of(def) + "\n";
     }
     *out += "\t}\n";
 }

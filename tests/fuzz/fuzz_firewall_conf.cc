@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Fuzz target: the firewall.conf compiler and the four renderers. Set files
-// named in the input resolve to a fixed in-memory list; nothing is read.
+// Fuzz target: the firewall.conf compiler, the four renderers, the plan's
+// walk (explain, the SSH session check) and lint. Set files named in the
+// input resolve to a fixed in-memory list; nothing is read.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "iptables_helper/evaluate.h"
 #include "iptables_helper/firewall_conf.h"
+#include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
 
@@ -43,6 +46,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)firewall::render_iptables(*policy, core::IpAddress::Family::v6);
         (void)firewall::render_ipset(*policy);
         (void)firewall::render_nft(*policy);
+        // Then evaluate (the plan's walk) and lint, as check and explain do.
+        for (const char* peer : {"10.1.2.3", "192.0.2.1", "2001:db8::1", "127.0.0.1", "::ffff:10.1.2.3"}) {
+            for (uint16_t port : {22, 443, 65535}) {
+                (void)firewall::explain_inbound(*policy, *core::IpAddress::parse(peer), firewall::Protocol::tcp, port);
+            }
+            (void)firewall::check_session(*policy, *core::IpAddress::parse(peer), 40000, 22);
+        }
+        for (const auto& d : firewall::lint(*policy)) {
+            (void)d.full();
+        }
     }
     return 0;
 }
