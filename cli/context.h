@@ -11,17 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "core/exit_status.h"
 #include "core/rooted_path.h"
 
 namespace ringfence::cli {
 
-// Exit codes of `ringfence` (documented in ringfence(8)).
+// Exit codes of `ringfence`: the numbers every ringfence program uses
+// (core/exit_status.h), documented in ringfence(8).
 enum Exit : int {
-    kOk = 0,         // done, or nothing to do (already enabled / not enabled)
-    kRefused = 1,    // validation failed or a file could not be understood: nothing changed
-    kUsage = 2,      // bad command line
-    kFailed = 3,     // an I/O error or a command failed: see the message for the state left
-    kManual = 4,     // must be done by hand here (authselect, no systemd): steps printed, nothing changed
+    kOk = core::kExitOk,            // done, or nothing to do (already enabled / not enabled)
+    kInvalid = core::kExitInvalid,  // a policy the layer would enforce has errors: nothing changed
+    kUsage = core::kExitUsage,      // bad command line
+    kFailed = core::kExitFailed,    // an I/O error or a command failed: see the message for the state left
+    kRefused = core::kExitRefused,  // a file could not be understood, is not ours, or something needed is
+                                    // missing: nothing changed
+    kManual = core::kExitRefused,   // must be done by hand here (authselect, no systemd): steps printed,
+                                    // nothing changed
 };
 
 enum class InitSystem { autodetect, systemd, sysv };

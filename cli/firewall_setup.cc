@@ -75,7 +75,7 @@ int check_policy(const Context& ctx) {
     }
     if (report.exit_status() == core::kExitInvalid) {
         ctx.error(policy + " has errors (above): at boot the firewall would not load it; nothing changed");
-        return kRefused;
+        return kInvalid;
     }
     if (report.warnings > 0) {
         ctx.warning(policy + ": " + std::to_string(report.warnings) +

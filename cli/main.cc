@@ -56,8 +56,10 @@ const char kUsageText[] =
     "  --init X     the managed system's init: systemd or sysv (default: detected)\n"
     "  -q, --quiet  errors and warnings only\n"
     "\n"
-    "Exit status: 0 done or nothing to do, 1 refused (nothing changed), 2 usage,\n"
-    "3 failed (see the message), 4 must be done by hand (the steps are printed).\n";
+    "Exit status (every ringfence program): 0 done or nothing to do, 1 a policy has\n"
+    "errors (nothing changed), 2 usage, 3 failed (see the message), 4 refused or must be\n"
+    "done by hand (nothing changed; the steps are printed), 5 lint: warnings only;\n"
+    "explain: 1 denied, 3 no complete answer; audit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
 
 int usage_error(const std::string& msg) {
     ringfence::core::usage_error("ringfence", msg);

@@ -331,7 +331,7 @@ int enable_wrap(const Context& ctx, const std::string& daemon_arg) {
         }
     }
     if (!lint_hosts(ctx, daemon)) {
-        return kRefused;
+        return kInvalid;
     }
     if (!make_directories(ctx, "/etc/systemd/system/" + daemon + ".service.d", &err)) {
         ctx.error(err);
