@@ -11,11 +11,14 @@
 #include <cstring>
 #include <ctime>
 
+#include "cli/commands.h"
 #include "cli/pam_flow.h"
 #include "cli/policies.h"
 #include "core/atomic_file.h"
 #include "core/diagnostic.h"
 #include "core/text.h"
+#include "iptables_helper/status.h"
+#include "iptables_helper/transaction.h"
 #include "pam_module/access_lint.h"
 
 namespace ringfence::cli {
@@ -360,10 +363,95 @@ void audit_files(const Context& ctx, audit::Report* report) {
     }
 }
 
+void audit_firewall(const Context& ctx, audit::Report* report) {
+    std::string err;
+    bool missing = false;
+    std::optional<firewall::CheckReport> checked = check_firewall_policy(ctx, &missing, &err);
+    if (missing) {
+        report->add("firewall", "policy", State::warning,
+                    std::string(kFirewallPolicy) + " does not exist: the packet layer is off");
+        return;
+    }
+    if (!checked) {
+        report->add("firewall", "policy", State::critical, escape_for_log(err, 300));
+        return;
+    }
+    if (checked->errors > 0) {
+        std::string why = "errors";
+        for (const core::Diagnostic& d : checked->diagnostics) {
+            if (d.severity == core::Severity::error) {
+                why = short_of(d);
+                break;
+            }
+        }
+        report->add("firewall", "policy", State::critical, why + ": at boot the firewall would not load it");
+    } else if (checked->warnings > 0) {
+        std::string first;
+        for (const core::Diagnostic& d : checked->diagnostics) {
+            if (d.severity == core::Severity::warning) {
+                first = short_of(d);
+                break;
+            }
+        }
+        report->add("firewall", "policy", State::warning,
+                    std::to_string(checked->warnings) + " warning(s), the first: " + first);
+    } else {
+        report->add("firewall", "policy", State::ok, checked->counts() + ", no errors or warnings");
+    }
+
+    std::string boot = status_firewall(ctx);
+    report->add("firewall", "boot", boot.compare(0, 7, "enabled") == 0 ? State::ok : State::warning,
+                boot.compare(0, 7, "enabled") == 0 ? boot : boot + ": nothing loads the policy at boot");
+
+    if (ctx.has_root()) {
+        report->add("firewall", "live", State::ok, "the running ruleset is not checked under --root");
+        return;
+    }
+    const char* env = std::getenv("RINGFENCE_FIREWALL_STATE");
+    std::string dir = env != nullptr && env[0] == '/' ? env : "/var/lib/ringfence/firewall";
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        report->add("firewall", "live", State::warning, "ringfence-firewall has applied nothing (no " + dir + ")");
+        return;
+    }
+    firewall::StateDir state(dir);
+    if (!state.open_locked(5, &err)) {
+        report->add("firewall", "live", State::unknown, escape_for_log(err, 300));
+        return;
+    }
+    firewall::StatusReport st_r = firewall::firewall_status(state, firewall::detect_tools(), "");
+    if (!st_r.applied) {
+        report->add("firewall", "live", State::warning, escape_for_log(st_r.error, 300));
+        return;
+    }
+    if (!st_r.live_diff.empty()) {
+        size_t lines = static_cast<size_t>(std::count(st_r.live_diff.begin(), st_r.live_diff.end(), '\n'));
+        report->add("firewall", "live", State::critical,
+                    "the running rules differ from what ringfence-firewall applied (" + std::to_string(lines) +
+                        " lines: ringfence-firewall status)");
+    } else if (st_r.pending && !st_r.pending_timer_alive) {
+        report->add("firewall", "live", State::critical,
+                    "an apply was never confirmed and its revert timer is gone: ringfence-firewall confirm or "
+                    "rollback");
+    } else if (st_r.pending) {
+        report->add("firewall", "live", State::warning,
+                    "an apply is not confirmed; the previous ruleset comes back at " +
+                        firewall::clock_time(st_r.pending->deadline));
+    } else if (st_r.file == firewall::StatusReport::File::changed) {
+        report->add("firewall", "live", State::warning,
+                    escape_for_log(st_r.file_path, 200) + " differs from the applied policy: ringfence-firewall apply");
+    } else {
+        report->add("firewall", "live", State::ok,
+                    std::string("the running rules are those applied from ") + escape_for_log(st_r.source, 200) +
+                        " (" + firewall::backend_name(st_r.backend) + ")");
+    }
+}
+
 int run_audit(const Context& ctx, const AuditOptions& options) {
     audit::Report report;
     audit_pam(ctx, &report);
     audit_wrap(ctx, &report);
+    audit_firewall(ctx, &report);
     audit_files(ctx, &report);
     switch (options.format) {
         case AuditOptions::Format::text:

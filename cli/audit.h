@@ -18,6 +18,11 @@ namespace ringfence::cli {
 void audit_pam(const Context& ctx, audit::Report* report);
 void audit_wrap(const Context& ctx, audit::Report* report);
 void audit_files(const Context& ctx, audit::Report* report);
+// The policy (errors, lint warnings), the live ruleset against what
+// ringfence-firewall applied (drift, a pending confirmation; the state in
+// RINGFENCE_FIREWALL_STATE or /var/lib/ringfence/firewall; not under
+// --root), and the boot unit.
+void audit_firewall(const Context& ctx, audit::Report* report);
 
 struct AuditOptions {
     enum class Format { text, json, nagios };

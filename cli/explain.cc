@@ -88,25 +88,25 @@ const firewall::Rule* allow_rule_for(const firewall::Policy& fw, firewall::Proto
 LayerStep firewall_step(const Context& ctx, const core::IpAddress& from, const Target& t) {
     LayerStep step;
     step.layer = "firewall";
-    core::Diagnostics diags;
     std::string err;
-    std::optional<std::shared_ptr<const firewall::Policy>> fw = load_firewall_policy(ctx, &diags, &err);
+    bool missing = false;
+    std::optional<firewall::CheckReport> fw = check_firewall_policy(ctx, &missing, &err);
+    if (missing) {
+        step.note = std::string(kFirewallPolicy) + " does not exist: ringfence-firewall is not in use";
+        return step;
+    }
     if (!fw) {
         step.kind = LayerStep::Kind::broken;
         step.note = err;
         return step;
     }
-    if (!*fw) {
-        step.note = std::string(kFirewallPolicy) + " does not exist: ringfence-firewall is not in use";
-        return step;
-    }
-    if (!(*fw)->valid()) {
+    if (fw->errors > 0 || !fw->policy || !fw->policy->valid()) {
         step.kind = LayerStep::Kind::broken;
         step.note = std::string(kFirewallPolicy) + " has errors (ringfence lint): ringfence-firewall would not " +
                     "load it; the rules loaded now decide";
         return step;
     }
-    const firewall::Policy& p = **fw;
+    const firewall::Policy& p = *fw->policy;
     firewall::PacketVerdict v = firewall::evaluate_inbound(p, from, t.protocol, t.port);
     step.kind = LayerStep::Kind::decided;
     step.decision = v.decision;

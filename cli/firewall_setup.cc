@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/policies.h"
 #include "cli/unit_file.h"
 #include "core/config_file.h"
 #include "core/diagnostic.h"
@@ -31,7 +32,6 @@ namespace {
 
 constexpr const char* kUnit = "ringfence-firewall.service";
 constexpr const char* kScript = "ringfence-firewall";
-constexpr const char* kPolicy = "/etc/ringfence/firewall.conf";
 const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"};
 
 // Checks the policy with the firewall library, as `ringfence-firewall check`
@@ -40,36 +40,20 @@ const char* const kUnitDirs[] = {"/etc/systemd/system", "/usr/lib/systemd/system
 // managed system). -1: valid, warnings or not; else an Exit code.
 int check_policy(const Context& ctx) {
     std::string err;
-    std::optional<std::string> real = resolve(ctx, kPolicy, core::FinalLink::keep, &err);
-    if (!real) {
-        ctx.error(err + "; nothing changed");
-        return kRefused;
-    }
-    const std::string policy = ctx.host_path(*real);
-    if (!exists(ctx, *real)) {
+    bool missing = false;
+    std::optional<firewall::CheckReport> checked = check_firewall_policy(ctx, &missing, &err);
+    const std::string policy = ctx.host_path(kFirewallPolicy);
+    if (missing) {
         ctx.error(policy + ": no such file: write the firewall policy first (see ringfence-firewall(8)); "
                            "nothing changed");
         return kRefused;
     }
-    firewall::CompileOptions options;
-    options.read_set_file = [&ctx](const std::string& system_path) {
-        std::string why;
-        std::optional<std::string> set = resolve(ctx, system_path, core::FinalLink::follow, &why);
-        if (!set) {
-            core::ReadResult rr;
-            rr.error.file = ctx.host_path(system_path);
-            rr.error.message = why;
-            return rr;
-        }
-        return core::read_config_file(ctx.host_path(*set));
-    };
-    // Compiled under its name in the managed system, so that relative set
-    // paths start there; messages name it on this machine.
-    firewall::CheckReport report = firewall::check_read(*real, core::read_config_file(policy), options);
-    for (core::Diagnostic d : report.diagnostics) {
-        if (d.file == *real) {
-            d.file = policy;
-        }
+    if (!checked) {
+        ctx.error(err + "; nothing changed");
+        return kRefused;
+    }
+    const firewall::CheckReport& report = *checked;
+    for (const core::Diagnostic& d : report.diagnostics) {
         std::string text = d.full();
         std::fprintf(stderr, "%s%s", text.c_str(), !text.empty() && text.back() == '\n' ? "" : "\n");
     }

@@ -109,12 +109,16 @@ int run_lint(const Context& ctx, const LintOptions& options) {
         layers.hosts = hosts->get();
     }
 
-    // firewall.conf and its sets.
-    std::optional<std::shared_ptr<const firewall::Policy>> fw = load_firewall_policy(ctx, &all, &err);
-    if (!fw) {
+    // firewall.conf and its sets, as `ringfence-firewall check` sees them.
+    bool fw_missing = false;
+    std::optional<firewall::CheckReport> fw = check_firewall_policy(ctx, &fw_missing, &err);
+    if (fw) {
+        add(&all, fw->diagnostics);
+        if (fw->errors == 0 && fw->policy && fw->policy->valid()) {
+            layers.firewall = fw->policy.get();
+        }
+    } else if (!fw_missing) {
         all.push_back(file_error(kFirewallPolicy, err));
-    } else if (*fw && (*fw)->valid()) {
-        layers.firewall = fw->get();
     }
 
     for (const WrappedProgram& w : wrapped_daemons(ctx)) {

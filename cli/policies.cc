@@ -56,38 +56,36 @@ std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Conte
     return tcpd::Policy::compile(allow, deny, opts, diags);
 }
 
-std::optional<std::shared_ptr<const firewall::Policy>> load_firewall_policy(const Context& ctx,
-                                                                            core::Diagnostics* diags,
-                                                                            std::string* error) {
+std::optional<firewall::CheckReport> check_firewall_policy(const Context& ctx, bool* missing, std::string* error) {
+    *missing = false;
     std::optional<std::string> real = resolve(ctx, kFirewallPolicy, core::FinalLink::keep, error);
     if (!real) {
         return std::nullopt;
     }
-    core::ReadResult rr = core::read_config_file(ctx.host_path(*real));
-    if (rr.status == core::ReadStatus::missing) {
-        return std::shared_ptr<const firewall::Policy>();
+    const std::string policy = ctx.host_path(*real);
+    if (!exists(ctx, *real)) {
+        *missing = true;
+        return std::nullopt;
     }
-    if (rr.status == core::ReadStatus::error) {
-        diags->push_back(rr.error);
-        return std::shared_ptr<const firewall::Policy>();
-    }
-    firewall::CompileOptions opts;
-    // The compiler names a relative set file beside firewall.conf (here:
-    // under the root); an absolute one is a path of the managed system.
-    opts.read_set_file = [&ctx](const std::string& p) {
+    firewall::CompileOptions options;
+    options.read_set_file = [&ctx](const std::string& system_path) {
         std::string why;
-        std::string in_tree = ctx.system_path(p);
-        std::optional<std::string> set = resolve(ctx, in_tree, core::FinalLink::keep, &why);
+        std::optional<std::string> set = resolve(ctx, system_path, core::FinalLink::follow, &why);
         if (!set) {
-            core::ReadResult r;
-            r.status = core::ReadStatus::error;
-            r.error.file = ctx.host_path(in_tree);
-            r.error.message = why;
-            return r;
+            core::ReadResult rr;
+            rr.error.file = ctx.host_path(system_path);
+            rr.error.message = why;
+            return rr;
         }
         return core::read_config_file(ctx.host_path(*set));
     };
-    return firewall::Policy::compile(rr.text.path, rr.text.lines, opts, diags);
+    firewall::CheckReport report = firewall::check_read(*real, core::read_config_file(policy), options);
+    for (core::Diagnostic& d : report.diagnostics) {
+        if (d.file == *real) {
+            d.file = policy;
+        }
+    }
+    return report;
 }
 
 namespace {

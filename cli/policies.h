@@ -12,6 +12,7 @@
 #include "cli/cross_layer.h"
 #include "core/diagnostic.h"
 #include "iptables_helper/firewall_conf.h"
+#include "iptables_helper/lint.h"
 #include "pam_module/access_conf.h"
 #include "pam_module/module_options.h"
 #include "tcpd_shim/hosts_access.h"
@@ -38,13 +39,14 @@ std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access:
 std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Context& ctx, core::Diagnostics* diags,
                                                                       std::string* error);
 
-// /etc/ringfence/firewall.conf and its set files (relative names beside
-// it, absolute ones in the tree). nullopt with *error set when the path
-// cannot be resolved; a missing file gives a null policy and no diagnostic.
+// /etc/ringfence/firewall.conf and its set files, checked as
+// `ringfence-firewall check` does (compiled, then linted). The policy is
+// compiled under its name in the managed system, so that relative set paths
+// start there, and an absolute set path names a file of the managed system;
+// diagnostics name the file on this machine. nullopt with *error set when
+// the path cannot be resolved; *missing when the file does not exist.
 inline constexpr const char* kFirewallPolicy = "/etc/ringfence/firewall.conf";
-std::optional<std::shared_ptr<const firewall::Policy>> load_firewall_policy(const Context& ctx,
-                                                                            core::Diagnostics* diags,
-                                                                            std::string* error);
+std::optional<firewall::CheckReport> check_firewall_policy(const Context& ctx, bool* missing, std::string* error);
 
 // The daemons hosts.allow decides for: each drop-in written by `ringfence
 // enable wrap` (with the program its ExecStart runs behind ringfence-wrap),

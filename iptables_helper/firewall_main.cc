@@ -33,6 +33,7 @@
 #include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
 #include "iptables_helper/render_nft.h"
+#include "iptables_helper/status.h"
 #include "iptables_helper/system.h"
 #include "iptables_helper/transaction.h"
 
@@ -519,59 +520,45 @@ int cmd_status(const Options& o) {
     if (int rc = open_state(o, &state)) {
         return rc;
     }
-    std::string error;
-    std::optional<fw::Bundle> active = state.read("active", &error);
-    if (!active) {
-        complain(error.empty() ? "nothing applied (no state in " + o.state_dir + ")" : error);
+    fw::StatusReport r = fw::firewall_status(state, fw::detect_tools(), o.file_given ? o.file : "");
+    if (!r.applied) {
+        complain(r.error);
         return core::kExitInvalid;
     }
-    fw::Tools tools = fw::detect_tools();
-    bool drift = false;
-    std::string live = fw::capture_live(active->backend, tools);
-    std::string diff = fw::line_diff(active->live, live);
-    std::cout << "backend: " << fw::backend_name(active->backend) << "\n";
-    std::cout << "applied: " << (active->backend == fw::Backend::none ? "(no ringfence rules)" : active->source)
-              << "\n";
-    if (active->backend == fw::Backend::iptables && !active->ipset.empty()) {
-        std::string members = fw::line_diff(fw::set_members_expected(active->ipset), fw::set_members_live(tools));
-        if (members.size() > 4000) {
-            members = members.substr(0, members.rfind('\n', 4000) + 1) + "... (more set entries differ)\n";
-        }
-        diff += members;
+    for (const core::Diagnostic& d : r.file_diags) {
+        std::cerr << d.full() << (d.full().empty() || d.full().back() == '\n' ? "" : "\n");
     }
-    if (!diff.empty()) {
-        drift = true;
-        std::cout << "drift: the live rules differ from what was applied (- applied, + live):\n" << diff;
+    std::cout << "backend: " << fw::backend_name(r.backend) << "\n";
+    std::cout << "applied: " << (r.backend == fw::Backend::none ? "(no ringfence rules)" : r.source) << "\n";
+    if (!r.live_diff.empty()) {
+        std::cout << "drift: the live rules differ from what was applied (- applied, + live):\n" << r.live_diff;
     }
-    const std::string file = o.file_given ? o.file : active->source;
-    if (!file.empty() && active->backend != fw::Backend::none) {
-        core::ReadResult rr = core::read_config_file(file);
-        if (rr.status == core::ReadStatus::missing && !o.file_given) {
-            std::cout << "note: " << file << " no longer exists\n";
-        } else if (std::optional<Loaded> l = load_policy(file, false)) {
-            fw::Bundle now = fw::make_bundle(*l->policy, active->backend, l->text);
-            if (now.v4 != active->v4 || now.v6 != active->v6 || now.ipset != active->ipset || now.nft != active->nft) {
-                drift = true;
-                std::cout << "changed: " << file << " differs from the applied policy; run `ringfence-firewall apply "
-                          << file << "`\n";
-            }
-        } else {
-            drift = true;
-            std::cout << "invalid: " << file << " has errors (see above); the applied policy stays\n";
-        }
+    switch (r.file) {
+        case fw::StatusReport::File::missing:
+            std::cout << "note: " << r.file_path << " no longer exists\n";
+            break;
+        case fw::StatusReport::File::changed:
+            std::cout << "changed: " << r.file_path << " differs from the applied policy; run `ringfence-firewall apply "
+                      << r.file_path << "`\n";
+            break;
+        case fw::StatusReport::File::invalid:
+            std::cout << "invalid: " << r.file_path << " has errors (see above); the applied policy stays\n";
+            break;
+        case fw::StatusReport::File::same:
+        case fw::StatusReport::File::not_checked:
+            break;
     }
-    if (std::optional<fw::Pending> p = state.pending()) {
-        if (fw::is_timer(p->pid, p->token)) {
-            std::cout << "pending: not confirmed; the previous ruleset comes back at " << fw::clock_time(p->deadline)
+    if (r.pending) {
+        if (r.pending_timer_alive) {
+            std::cout << "pending: not confirmed; the previous ruleset comes back at " << fw::clock_time(r.pending->deadline)
                       << " unless `ringfence-firewall confirm`\n";
         } else {
-            drift = true;
-            std::cout << "pending: not confirmed, and the revert timer (pid " << p->pid
+            std::cout << "pending: not confirmed, and the revert timer (pid " << r.pending->pid
                       << ") is gone: run `ringfence-firewall confirm` or `ringfence-firewall rollback` now\n";
         }
     }
-    std::cout << (drift ? "drift\n" : "in sync\n");
-    return drift ? core::kExitInvalid : core::kExitOk;
+    std::cout << (r.drift() ? "drift\n" : "in sync\n");
+    return r.drift() ? core::kExitInvalid : core::kExitOk;
 }
 
 int cmd_flush(const Options& o) {

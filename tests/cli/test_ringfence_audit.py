@@ -9,12 +9,14 @@ files:      --root trees built from copies of RHEL 9 PAM files; each drift
             the documented state and exit status. The Nagios output is checked
             against the Monitoring Plugins grammar (perfdata included), JSON
             is parsed, the Prometheus textfile is read back.
-processes:  in a private PID and mount namespace with the tree's
-            /etc/systemd/system and /etc/pam.d mounted over the host's: a
-            daemon started through ringfence-wrap has the preload mapped (OK);
-            the same daemon restarted without it is CRITICAL.
+processes:  in private PID, mount and network namespaces, with an overlay
+            on /etc holding the tree's files: a daemon started through
+            ringfence-wrap has the preload mapped (OK); the same daemon
+            restarted without it is CRITICAL. ringfence-firewall applies the
+            policy (OK); a rule inserted by hand with nft makes the audit
+            CRITICAL, and it is OK again after `ringfence-firewall apply`.
 
-usage: test_ringfence_audit.py --ringfence BIN --wrap BIN --module SO [GROUP...]
+usage: test_ringfence_audit.py --ringfence BIN --wrap BIN --module SO --firewall BIN [GROUP...]
 Prints a count summary; exit 0 when every check passed, 77 when a group
 cannot run here.
 """
@@ -52,6 +54,9 @@ account     required      pam_unix.so
 
 session     required      pam_unix.so
 """
+
+FIREWALL = "policy in drop\nservice sshServer tcp/22\nallow in sshServer from 10.20.0.0/24\n"
+UNIT = "[Unit]\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
 
 ACCESS = "+ : root : LOCAL\n+ : @vmadmins EXCEPT badadmin : ALL\n- : ALL : ALL\n"
 
@@ -91,6 +96,11 @@ class Tree:
         write(self.p("/etc/security/access.conf"), ACCESS)
         write(self.p("/etc/hosts.allow"), "vmware-hostd: 10.0.0.0/8\n")
         write(self.p("/etc/hosts.deny"), "ALL: ALL\n")
+        write(self.p("/etc/ringfence/firewall.conf"), FIREWALL)
+        write(self.p("/etc/systemd/system/ringfence-firewall.service"), UNIT)
+        os.makedirs(self.p("/etc/systemd/system/multi-user.target.wants"))
+        os.symlink("/etc/systemd/system/ringfence-firewall.service",
+                   self.p("/etc/systemd/system/multi-user.target.wants/ringfence-firewall.service"))
         os.makedirs(self.p("/usr/lib64/security"))
         shutil.copy(ARGS.module, self.p("/usr/lib64/security/pam_ringfence.so"))
         os.chmod(self.p("/usr/lib64/security/pam_ringfence.so"), 0o755)
@@ -106,7 +116,8 @@ class Tree:
 
 
 def audit(root, *args):
-    cmd = [ARGS.ringfence] + (["--root", root] if root else []) + ["audit"] + list(args)
+    # The sandbox has no systemd running: say which init the host uses.
+    cmd = [ARGS.ringfence] + (["--root", root] if root else ["--init", "systemd"]) + ["audit"] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
 
@@ -203,8 +214,9 @@ def in_namespace(group):
     if os.environ.get("RINGFENCE_AUDIT_NS") == group:
         return None
     env = dict(os.environ, RINGFENCE_AUDIT_NS=group)
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", sys.executable, os.path.abspath(__file__),
-           "--ringfence", ARGS.ringfence, "--wrap", ARGS.wrap, "--module", ARGS.module, group]
+    cmd = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", sys.executable,
+           os.path.abspath(__file__), "--ringfence", ARGS.ringfence, "--wrap", ARGS.wrap, "--module", ARGS.module,
+           "--firewall", ARGS.firewall, group]
     try:
         return subprocess.run(cmd, env=env, timeout=240).returncode
     except (OSError, subprocess.SubprocessError) as e:
@@ -214,21 +226,49 @@ def in_namespace(group):
 
 def test_processes():
     with Tree() as t:
-        drop = t.p("/etc/systemd/system/sleeper.service.d/ringfence.conf")
-        write(drop, "# Written by 'ringfence enable wrap sleeper'.\n[Service]\nExecStart=\n"
-                    "ExecStart=/usr/sbin/ringfence-wrap --name sleeper -- /usr/bin/sleep 600\n")
-        for path in ("/etc/systemd/system", "/etc/pam.d", "/etc/hosts.allow", "/etc/hosts.deny",
-                     "/etc/security/access.conf"):
-            subprocess.run(["mount", "--bind", t.p(path), path], check=True)
-        sleep = os.path.realpath("/usr/bin/sleep")
-        if sleep != "/usr/bin/sleep":
-            print("note: /usr/bin/sleep is %s" % sleep)
+        work = tempfile.mkdtemp(prefix="ringfence-audit-etc-")
+        for d in ("up", "wd"):
+            os.makedirs(os.path.join(work, d))
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o", "lowerdir=/etc,upperdir=%s/up,workdir=%s/wd"
+                        % (work, work), "/etc"], check=True)
+        for d in ("/etc/systemd/system", "/etc/pam.d", "/etc/security", "/etc/xinetd.d"):
+            os.makedirs(d, exist_ok=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", d], check=True)
+        for path in ("/etc/pam.d/sshd", "/etc/pam.d/login", "/etc/pam.d/system-auth", "/etc/pam.d/password-auth",
+                     "/etc/security/access.conf", "/etc/hosts.allow", "/etc/hosts.deny"):
+            shutil.copy(t.p(path), path)
+        # The module by its path: this machine has none in its PAM directory.
+        for path in ("/etc/pam.d/system-auth", "/etc/pam.d/password-auth"):
+            write(path, open(path).read().replace("pam_ringfence.so", os.path.abspath(ARGS.module)))
+        write("/etc/systemd/system/sleeper.service.d/ringfence.conf",
+              "# Written by 'ringfence enable wrap sleeper'.\n[Service]\nExecStart=\n"
+              "ExecStart=/usr/sbin/ringfence-wrap --name sleeper -- /usr/bin/sleep 600\n")
+        write("/etc/ringfence/firewall.conf", FIREWALL)
+        os.makedirs("/etc/systemd/system/multi-user.target.wants")
+        write("/etc/systemd/system/ringfence-firewall.service", UNIT)
+        os.symlink("/etc/systemd/system/ringfence-firewall.service",
+                   "/etc/systemd/system/multi-user.target.wants/ringfence-firewall.service")
+        state = os.path.join(work, "fwstate")
+        os.environ["RINGFENCE_FIREWALL_STATE"] = state
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+        rc, out, err = audit(None, "--format", "json")
+        it = items(out).get(("firewall", "live"), {})
+        check(it.get("state") == "WARNING" and "has applied nothing" in it.get("message", ""),
+              "firewall: nothing applied yet is a WARNING", out + err)
+        fw = subprocess.run([ARGS.firewall, "--state-dir", state, "apply", "/etc/ringfence/firewall.conf"],
+                            capture_output=True, text=True)
+        check(fw.returncode == 0, "ringfence-firewall apply", fw.stdout + fw.stderr)
+
         wrapped = subprocess.Popen([ARGS.wrap, "--name", "sleeper", "--", "/usr/bin/sleep", "600"])
         time.sleep(0.5)
-        rc, out, err = audit(None, "--format", "json")
-        it = items(out).get(("wrap", "sleeper"), {})
-        check(it.get("state") == "OK" and "runs with libringfence-preload.so (1 process(es))" in it.get("message", ""),
-              "started through ringfence-wrap: the preload is mapped (OK)", out + err)
+        rc, out, err = audit(None, "--nagios")
+        check(rc == 0 and out.startswith("RINGFENCE OK - all ") and NAGIOS_FIRST.match(out.split("\n")[0]) and
+              "OK wrap sleeper: /usr/bin/sleep runs with libringfence-preload.so (1 process(es))" in out and
+              "OK firewall live: the running rules are those applied from /etc/ringfence/firewall.conf" in out and
+              "OK firewall boot: enabled" in out,
+              "everything as configured: OK (the daemon has the preload, the firewall is as applied)",
+              show(rc, out, err))
         wrapped.kill()
         wrapped.wait()
         bare = subprocess.Popen(["/usr/bin/sleep", "600"])
@@ -242,6 +282,24 @@ def test_processes():
         rc, out, err = audit(None, "--format", "json")
         check(items(out).get(("wrap", "sleeper"), {}).get("state") == "WARNING", "not running: WARNING", out)
 
+        subprocess.run(["nft", "insert", "rule", "inet", "ringfence", "input", "ip", "saddr", "10.66.0.1", "accept"],
+                       check=True)
+        rc, out, err = audit(None, "--nagios")
+        first = out.split("\n")[0]
+        check(rc == 2 and NAGIOS_FIRST.match(first) and "firewall live: the running rules differ from what "
+              "ringfence-firewall applied (1 lines: ringfence-firewall status)" in first,
+              "a rule inserted by hand: CRITICAL on the first line", show(rc, out, err))
+        fw = subprocess.run([ARGS.firewall, "--state-dir", state, "apply", "/etc/ringfence/firewall.conf"],
+                            capture_output=True, text=True)
+        rc, out, err = audit(None, "--format", "json")
+        check(fw.returncode == 0 and items(out)[("firewall", "live")]["state"] == "OK",
+              "after ringfence-firewall apply: OK again", out + fw.stderr)
+        write("/etc/ringfence/firewall.conf", FIREWALL.replace("10.20.0.0/24", "10.30.0.0/24"))
+        rc, out, err = audit(None, "--format", "json")
+        check(rc == 1 and items(out)[("firewall", "live")]["state"] == "WARNING" and
+              "differs from the applied policy" in items(out)[("firewall", "live")]["message"],
+              "firewall.conf edited, not applied: WARNING", out)
+
 
 def main():
     global ARGS
@@ -249,6 +307,7 @@ def main():
     ap.add_argument("--ringfence", required=True)
     ap.add_argument("--wrap", required=True)
     ap.add_argument("--module", required=True)
+    ap.add_argument("--firewall", required=True)
     ap.add_argument("groups", nargs="*", default=["files"])
     ARGS = ap.parse_args()
     for g in ARGS.groups:
