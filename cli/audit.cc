@@ -428,7 +428,7 @@ void audit_firewall(const Context& ctx, audit::Report* report) {
         size_t lines = static_cast<size_t>(std::count(st_r.live_diff.begin(), st_r.live_diff.end(), '\n'));
         report->add("firewall", "live", State::critical,
                     "the running rules differ from what ringfence-firewall applied (" + std::to_string(lines) +
-                        " lines: ringfence-firewall status)");
+                        (lines == 1 ? " line" : " lines") + " differ: ringfence-firewall status)");
     } else if (st_r.pending && !st_r.pending_timer_alive) {
         report->add("firewall", "live", State::critical,
                     "an apply was never confirmed and its revert timer is gone: ringfence-firewall confirm or "

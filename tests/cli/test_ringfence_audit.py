@@ -287,7 +287,7 @@ def test_processes():
         rc, out, err = audit(None, "--nagios")
         first = out.split("\n")[0]
         check(rc == 2 and NAGIOS_FIRST.match(first) and "firewall live: the running rules differ from what "
-              "ringfence-firewall applied (1 lines: ringfence-firewall status)" in first,
+              "ringfence-firewall applied (1 line differ: ringfence-firewall status)" in first,
               "a rule inserted by hand: CRITICAL on the first line", show(rc, out, err))
         fw = subprocess.run([ARGS.firewall, "--state-dir", state, "apply", "/etc/ringfence/firewall.conf"],
                             capture_output=True, text=True)
