@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/sync.h"
 #include "core/program.h"
 
 namespace {
@@ -35,6 +36,10 @@ const char kUsageText[] =
     "      ringfence-firewall.service (or the SysV script) enabled at boot\n"
     "  ringfence status\n"
     "      one line per layer: enabled or not\n"
+    "  ringfence sync [--force] [--rollback | --status] [--config FILE] [--state-dir DIR]\n"
+    "      fetch blocklist feeds and the signed policy bundle (ringfence-sync(8))\n"
+    "  ringfence bundle make DIR [--serial N] [--valid DURATION] [--scope 'HOST @GROUP']\n"
+    "      write DIR/MANIFEST for signing with minisign\n"
     "\n"
     "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
     "               followed inside DIR, as after chroot; nothing is run outside it except\n"
@@ -76,6 +81,11 @@ bool take(int argc, char** argv, int* i, const char* name, std::string* value, b
 }  // namespace
 
 int main(int argc, char** argv) {
+    // sync and bundle have options of their own (ringfence-sync(8)).
+    if (argc > 1 && (std::strcmp(argv[1], "sync") == 0 || std::strcmp(argv[1], "bundle") == 0)) {
+        std::vector<std::string> rest(argv + 2, argv + argc);
+        return std::strcmp(argv[1], "sync") == 0 ? sync_command(rest) : bundle_command(rest);
+    }
     Options opts;
     std::vector<std::string> words;
     bool file_given = false;
