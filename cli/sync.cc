@@ -889,6 +889,16 @@ int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
 
 }  // namespace
 
+const char kSyncUsage[] =
+    "usage: ringfence sync [--force] [-q] [--config FILE] [--state-dir DIR] [--firewall-program PATH]\n"
+    "       ringfence sync --rollback | --status\n"
+    "\n"
+    "  fetches the feeds of firewall.conf's `set NAME url` lines that are due and the\n"
+    "  signed bundle of sync.conf; installs only what verifies and lints (ringfence-sync(8))\n"
+    "  --force      fetch every feed now, due or not\n"
+    "  --rollback   put back the files the last bundle replaced, and apply the firewall\n"
+    "  --status     Nagios-style: stale feeds WARNING, an expired bundle CRITICAL\n";
+
 int sync_command(const std::vector<std::string>& args) {
     SyncOptions o;
     bool do_rollback = false, do_status = false;
@@ -916,6 +926,9 @@ int sync_command(const std::vector<std::string>& args) {
                 core::usage_error("ringfence sync", "--firewall-program needs an absolute path");
                 return core::kExitUsage;
             }
+        } else if (a == "-h" || a == "--help") {
+            std::fputs(kSyncUsage, stdout);
+            return core::kExitOk;
         } else if (a == "--force") {
             o.force = true;
         } else if (a == "-q" || a == "--quiet") {
@@ -969,6 +982,10 @@ int sync_command(const std::vector<std::string>& args) {
 }
 
 int bundle_command(const std::vector<std::string>& args) {
+    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+        std::puts("usage: ringfence bundle make DIR [--serial N] [--valid DURATION] [--scope 'HOST @GROUP ...']");
+        return core::kExitOk;
+    }
     const char* usage =
         "ringfence bundle make DIR [--serial N] [--valid DURATION] [--scope 'HOST @GROUP ...']";
     if (args.empty() || args[0] != "make" || args.size() < 2) {

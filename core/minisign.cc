@@ -5,6 +5,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <memory>
 
 namespace ringfence::core {
@@ -169,7 +172,7 @@ std::optional<MinisignVerified> minisign_verify(const std::vector<MinisignKey>& 
     std::vector<std::string> lines = split_lines(sig_text);
     if (lines.size() != 4 || lines[0].compare(0, sizeof kUntrusted - 1, kUntrusted) != 0 ||
         lines[2].compare(0, sizeof kTrusted - 1, kTrusted) != 0) {
-        *error = "malformed signature file (expected 4 lines: untrusted comment, signature, trusted comment, "
+        *error = "malformed or truncated signature file (expected 4 lines: untrusted comment, signature, trusted comment, "
                  "global signature)";
         return std::nullopt;
     }
@@ -188,7 +191,7 @@ std::optional<MinisignVerified> minisign_verify(const std::vector<MinisignKey>& 
     }
     const MinisignKey* key = nullptr;
     for (const MinisignKey& k : keys) {
-        if (std::equal(k.id.begin(), k.id.end(), sig->begin() + 2)) {
+        if (std::memcmp(k.id.data(), sig->data() + 2, k.id.size()) == 0) {
             key = &k;
             break;
         }
