@@ -123,8 +123,13 @@ std::string hostname() {
 }
 
 // sync.conf: see ringfence-sync(8). Read with the config trust checks.
-std::optional<SyncConfig> load_config(const std::string& path, std::string* error) {
+std::optional<SyncConfig> load_config(const std::string& path, bool must_exist, std::string* error) {
     core::ReadResult rr = core::read_config_file(path);
+    if (rr.status == core::ReadStatus::missing && !must_exist) {
+        SyncConfig defaults;
+        defaults.host = hostname();
+        return defaults;  // feeds only
+    }
     if (rr.status == core::ReadStatus::missing) {
         *error = path + ": does not exist (see ringfence-sync(8))";
         return std::nullopt;
@@ -878,6 +883,9 @@ int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
             notes.push_back("feed " + set.name + " ok");
         }
     }
+    if (notes.empty()) {
+        notes.push_back("no bundle and no feed configured");
+    }
     static const char* names[] = {"OK", "WARNING", "CRITICAL"};
     std::string line = std::string("SYNC ") + names[worst] + ":";
     for (size_t i = 0; i < notes.size(); ++i) {
@@ -901,7 +909,7 @@ const char kSyncUsage[] =
 
 int sync_command(const std::vector<std::string>& args) {
     SyncOptions o;
-    bool do_rollback = false, do_status = false;
+    bool do_rollback = false, do_status = false, config_given = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&](std::string* out) {
@@ -912,6 +920,7 @@ int sync_command(const std::vector<std::string>& args) {
             return true;
         };
         if (a == "--config") {
+            config_given = true;
             if (!value(&o.config)) {
                 core::usage_error("ringfence sync", "--config needs a file");
                 return core::kExitUsage;
@@ -948,7 +957,7 @@ int sync_command(const std::vector<std::string>& args) {
     }
     openlog("ringfence-sync", LOG_PID, LOG_DAEMON);
     std::string error;
-    auto c = load_config(o.config, &error);
+    auto c = load_config(o.config, config_given, &error);
     if (!c) {
         std::fprintf(stderr, "%s\n", error.c_str());
         return do_status ? 3 : core::kExitInvalid;
