@@ -50,6 +50,9 @@ def make_server_cert(d, name, ca_key, ca_crt):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as nginx's default: a short answer (a 304) must not wait
+    # for the client's delayed ACK of the TLS session tickets (Nagle).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *a):
         self.server.log.append(fmt % a)
