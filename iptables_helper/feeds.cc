@@ -100,9 +100,6 @@ FeedParse parse_feed(const std::string& body, FeedFormat format, size_t max_entr
             return fail("'" + core::escape_for_log(std::string(item), 60) + "' is not an address or CIDR (" + why +
                         ")");
         }
-        if (r->base().is_v4_mapped()) {
-            return fail("'" + std::string(item) + "' is an IPv4-mapped IPv6 network; list it as IPv4");
-        }
         if (!seen.insert(r->to_string()).second) {
             continue;
         }

@@ -186,14 +186,21 @@ def group_fetch(world):
 
     # 304: no reload. The firewall's active state is not rewritten.
     active = "/var/lib/ringfence/firewall/active.bundle"
-    st = os.stat(active)
+
+    def stamp():
+        try:
+            st = os.stat(active)
+            return st.st_ino, st.st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    before = stamp()
     n = len(world.https.requests)
     r = world.run("--force")
     check(r.returncode == 0 and "not modified" in r.stdout, "304: exit 0, says not modified", r.stdout + r.stderr)
     sent = world.https.requests[n][1] if len(world.https.requests) > n else {}
     check("If-None-Match" in sent and "If-Modified-Since" in sent, "304: validators sent", sent)
-    st2 = os.stat(active)
-    check((st.st_ino, st.st_mtime_ns) == (st2.st_ino, st2.st_mtime_ns), "304: no firewall reload")
+    check(before is not None and stamp() == before, "304: no firewall reload")
     check(r.seconds < 5, "304: quick (%.3f s)" % r.seconds)
     r = world.run()
     check(r.returncode == 0 and "not due" in r.stdout, "not due within 'every': no fetch", r.stdout)
@@ -395,7 +402,8 @@ def group_bundle(world):
     check(r.returncode == 0 and "serial 8" in man and "file sets/bad.list" in man, "bundle make writes MANIFEST",
           r.stdout + r.stderr + man)
     write(os.path.join(src, "access.conf"), b"+ : root\n")
-    os.unlink(os.path.join(src, "MANIFEST"))
+    if os.path.exists(os.path.join(src, "MANIFEST")):
+        os.unlink(os.path.join(src, "MANIFEST"))
     r = subprocess.run([world.args.ringfence, "bundle", "make", src], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     check(r.returncode == 1 and read(os.path.join(src, "MANIFEST")) is None and "access.conf:1" in r.stderr,
