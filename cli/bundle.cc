@@ -314,6 +314,13 @@ bool lint_bundle(const std::vector<StagedFile>& files, std::vector<std::string>*
                 p = firewall::Policy::compile(kFirewallConf, rr.text.lines, opts, &diags);
             }
         }
+        // Name the bundle's own files, not where they will be installed.
+        for (core::Diagnostic& d : diags) {
+            auto staged = by_dest.find(d.file);
+            if (staged != by_dest.end()) {
+                d.file = "bundle:" + staged->second->name;
+            }
+        }
         size_t mark = errors->size();
         report(diags);
         if (p && !p->valid() && errors->size() == mark) {

@@ -810,6 +810,7 @@ int sync_bundle(const SyncOptions& o, const SyncConfig& c, time_t now) {
                               (back ? "; the previous files are back" : "; restoring failed too: " + rerr));
         return core::kExitFailed;
     }
+    st.erase("rolled-back");
     st["serial"] = std::to_string(m->serial);
     st["expires"] = std::to_string(m->expires);
     st["key"] = verified->key_id;
@@ -861,6 +862,13 @@ int rollback(const SyncOptions& o, const SyncConfig& c) {
         }
     }
     unlink((o.state_dir + "/previous").c_str());
+    std::string state_path = o.state_dir + "/bundle.state";
+    auto st = read_state(state_path);
+    st["rolled-back"] = std::to_string(time(nullptr));
+    std::string serr;
+    if (!write_state(state_path, st, &serr)) {
+        complain(LOG_ERR, serr);
+    }
     // The serial stays: the bundle just rolled back is not installed again
     // until the publisher signs a higher serial.
     say(o, "rolled back to the files before the last bundle");
@@ -882,6 +890,9 @@ int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
             worst = 2;
             notes.push_back("bundle serial " + st["serial"] + " expired at " + format_utc(expires) +
                             " (the host is frozen on it)");
+        } else if (st.count("rolled-back") != 0) {
+            notes.push_back("bundle serial " + st["serial"] + " rolled back at " +
+                            format_utc(state_number(st, "rolled-back")) + ": the files before it are in place");
         } else {
             notes.push_back("bundle serial " + st["serial"] + " until " + format_utc(expires));
         }

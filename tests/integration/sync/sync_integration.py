@@ -373,6 +373,13 @@ def group_bundle(world):
     bad("wrong scope", ["does not name this host"], lambda: publish(6, scope="console2 @other"))
     bad("access.conf with a syntax error", ["bundle:access.conf:1"], broken_access)
 
+    def broken_hosts():
+        f = bundle_files(6)
+        f["hosts.allow"] = b"sshd 10.9.0.\n"
+        publish(6, f)
+
+    bad("hosts.allow with a syntax error", ["bundle:hosts.allow:1"], broken_hosts)
+
     # Key rotation: the next key is trusted next to the current one.
     world.sync_conf("bundle %s\nkey %s\nkey %s\n" % (world.https.url("bundle/"), world.key.public_line(),
                                                        world.key2.public_line()))
@@ -409,7 +416,18 @@ def group_bundle(world):
     check(r.returncode == 1 and read(os.path.join(src, "MANIFEST")) is None and "access.conf:1" in r.stderr,
           "bundle make refuses a bundle that fails lint", r.stderr)
     r = subprocess.run([world.args.ringfence, "sync", "--status"], stdout=subprocess.PIPE, text=True)
-    check(r.returncode == 0 and "bundle serial 7" in r.stdout, "status names the installed serial", r.stdout)
+    check(r.returncode == 0 and "bundle serial 7 rolled back" in r.stdout, "status says serial 7 was rolled back",
+          r.stdout)
+    # A bundle whose firewall.conf has an error names the bundle's file.
+    f = bundle_files(9)
+    f["firewall.conf"] = b"policy in sideways\n"
+    publish(9, f)
+    before = world.snapshot()
+    unchanged(world, before, "firewall.conf with an error", world.run(), 4, ["bundle:firewall.conf:1:"])
+    f = bundle_files(9)
+    f["sets/bad.list"] = b"not-an-address\n"
+    publish(9, f)
+    unchanged(world, before, "set file with an error", world.run(), 4, ["bundle:sets/bad.list:1:"])
 
 
 def group_minisign(world):
