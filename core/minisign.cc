@@ -116,6 +116,11 @@ std::optional<std::string> base64_decode(const std::string& text) {
             }
         }
         uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+        // Canonical only: the bits that padding leaves over must be zero,
+        // so that one signature has one spelling.
+        if ((pad == 1 && (n & 0xff) != 0) || (pad == 2 && (n & 0xffff) != 0)) {
+            return std::nullopt;
+        }
         out += char((n >> 16) & 0xff);
         if (pad < 2) {
             out += char((n >> 8) & 0xff);

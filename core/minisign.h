@@ -43,7 +43,8 @@ std::optional<MinisignVerified> minisign_verify(const std::vector<MinisignKey>& 
 // Lower-case hex SHA-256 of `data`; "" if OpenSSL fails.
 std::string sha256_hex(const std::string& data);
 
-// Strict base64 (RFC 4648, with padding); nullopt on any other byte.
+// Strict base64 (RFC 4648, with padding, canonical: the bits left over by
+// padding are zero); nullopt on anything else.
 std::optional<std::string> base64_decode(const std::string& text);
 
 }  // namespace ringfence::core
