@@ -23,6 +23,7 @@ for byte, the feed caches, the ruleset) and say why in one line.
 """
 
 import argparse
+import base64
 import hashlib
 import os
 import re
@@ -96,6 +97,7 @@ class World:
         os.makedirs(self.www)
         ca_key, self.ca = synclab.make_ca(self.work, "ca")
         key, crt = synclab.make_server_cert(self.work, "server", ca_key, self.ca)
+        self.server_crt = crt
         other_key, other_ca = synclab.make_ca(self.work, "other")
         okey, ocrt = synclab.make_server_cert(self.work, "otherserver", other_key, other_ca)
         self.https = synclab.HttpsServer(self.www, key, crt, {
@@ -225,7 +227,15 @@ def group_fetch(world):
     write(os.path.join(world.www, "feed.txt"), "198.51.100.99\n")
     world.sync_conf("pin sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
     before = world.snapshot()
-    unchanged(world, before, "wrong pinned key", world.run("--force"), 3, ["keeping the last good list"])
+    unchanged(world, before, "wrong pinned key", world.run("--force"), 3, ["pinned public key", "keeping the last good list"])
+    # The server's own key pinned: accepted.
+    der = subprocess.run("openssl x509 -in %s -pubkey -noout | openssl pkey -pubin -outform DER" % world.server_crt,
+                         shell=True, stdout=subprocess.PIPE, check=True).stdout
+    pin = base64.b64encode(hashlib.sha256(der).digest()).decode()
+    world.sync_conf("pin sha256//%s\n" % pin)
+    r = world.run("--force")
+    check(r.returncode == 0 and "loaded 1 entries" in r.stdout, "the server's own key pinned: loaded",
+          r.stdout + r.stderr)
     # Only https:// is accepted in the policy itself.
     world.firewall_conf("http://127.0.0.1/feed.txt")
     r = subprocess.run([world.args.fw, "check", "/etc/ringfence/firewall.conf"], stdout=subprocess.PIPE,
