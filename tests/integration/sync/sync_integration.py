@@ -28,9 +28,11 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -260,7 +262,6 @@ def group_feeds(world):
     subprocess.run(["ip", "link", "set", "rfs0", "up"], check=True)
     client.run(["ip", "addr", "add", "10.20.0.2/24", "dev", "rfs1"])
     client.run(["ip", "link", "set", "rfs1", "up"])
-    import socket
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("10.20.0.1", 22))
@@ -300,6 +301,24 @@ def group_feeds(world):
         before = world.snapshot()
         r = world.run("--force")
         unchanged(world, before, title, r, 4, words + ["refused", "keeping the last good list"])
+    # The blocklist in effect, with real packets: 10.20.0.3 is listed,
+    # 10.20.0.2 (the SSH client) is not; both try tcp/8080 here.
+    client.run(["ip", "addr", "add", "10.20.0.3/24", "dev", "rfs1"])
+    web = socket.socket()
+    web.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    web.bind(("10.20.0.1", 8080))
+    web.listen(16)
+    threading.Thread(target=lambda: [web.accept()[0].close() for _ in range(100)], daemon=True).start()
+    world.firewall_conf(world.https.url("feed.txt"), extra="allow in tcp/8080\n")
+    write(feed, "10.20.0.3\n198.51.100.0/24\n")
+    r = world.run("--force")
+    check(r.returncode == 0 and "loaded 2 entries" in r.stdout, "feed listing 10.20.0.3 loaded", r.stdout + r.stderr)
+    probe = ("import socket,sys\ns=socket.socket()\ns.bind((sys.argv[1],0))\ns.settimeout(2)\n"
+             "try:\n s.connect(('10.20.0.1',8080)); print('open')\nexcept socket.timeout: print('timeout')\n"
+             "except OSError as e: print('error', e)\n")
+    got = {src: client.run([sys.executable, "-c", probe, src]).stdout.strip() for src in ("10.20.0.2", "10.20.0.3")}
+    check(got == {"10.20.0.2": "open", "10.20.0.3": "timeout"},
+          "packets: the listed address is dropped, the other gets through", got)
     conn.kill()
     client.close()
 
