@@ -97,6 +97,7 @@ bench: build
 	bench/run $(BUILD)
 	bench/tcpd/run $(BUILD)
 	bench/firewall/run $(BUILD)
+	bench/sync/run $(BUILD)
 
 # Reconfigures with PREFIX first: /etc and /var paths (GNUInstallDirs: /etc
 # for PREFIX=/usr, PREFIX/etc otherwise) and the preload path compiled into

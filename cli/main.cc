@@ -17,6 +17,7 @@
 #include "cli/explain.h"
 #include "cli/lint.h"
 #include "cli/context.h"
+#include "cli/sync.h"
 #include "core/program.h"
 
 namespace {
@@ -50,6 +51,10 @@ const char kUsageText[] =
     "  ringfence audit [--nagios | --format text|json] [--prometheus FILE]\n"
     "      is the host what its policy files say? exit 0 OK, 1 WARNING, 2 CRITICAL,\n"
     "      3 UNKNOWN (the Monitoring Plugins convention)\n"
+    "  ringfence sync [--force] [--rollback | --status] [--config FILE] [--state-dir DIR]\n"
+    "      fetch blocklist feeds and the signed policy bundle (ringfence-sync(8))\n"
+    "  ringfence bundle make DIR [--serial N] [--valid DURATION] [--scope 'HOST @GROUP']\n"
+    "      write DIR/MANIFEST for signing with minisign\n"
     "\n"
     "  --root DIR   work on the system tree under DIR (an image, a test copy); links are\n"
     "               followed inside DIR, as after chroot; nothing is run\n"
@@ -92,6 +97,11 @@ bool take(int argc, char** argv, int* i, const char* name, std::string* value, b
 }  // namespace
 
 int main(int argc, char** argv) {
+    // sync and bundle have options of their own (ringfence-sync(8)).
+    if (argc > 1 && (std::strcmp(argv[1], "sync") == 0 || std::strcmp(argv[1], "bundle") == 0)) {
+        std::vector<std::string> rest(argv + 2, argv + argc);
+        return std::strcmp(argv[1], "sync") == 0 ? sync_command(rest) : bundle_command(rest);
+    }
     Options opts;
     std::vector<std::string> words;
     bool file_given = false;

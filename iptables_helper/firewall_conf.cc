@@ -31,6 +31,8 @@ const char* action_name(Action a) {
     return "drop";
 }
 
+const char* feed_format_name(FeedFormat f) { return f == FeedFormat::spamhaus ? "spamhaus" : "plain"; }
+
 const char* protocol_name(Protocol p) {
     switch (p) {
         case Protocol::any:
@@ -316,9 +318,11 @@ private:
             rule_statement(w, Action::reject);
         } else if (iequals(k, "log")) {
             log_statement(w);
+        } else if (iequals(k, "never")) {
+            never_statement(w);
         } else {
             error(w[0], "unknown statement " + quoted(w[0]),
-                  "expected policy, service, set, allow, deny, reject or log");
+                  "expected policy, service, set, allow, deny, reject, log or never");
         }
     }
 
@@ -517,9 +521,13 @@ private:
             error(name, "set " + quoted(name) + " already defined at " + file_ + ":" + std::to_string(s->line));
             return;
         }
+        if (w.size() >= 3 && iequals(w[2].text, "url")) {
+            url_set_statement(w);
+            return;
+        }
         if (w.size() < 3 || !iequals(w[2].text, "file")) {
-            error(w.size() < 3 ? end_col() : w[2].offset, "expected 'file PATH' after the set name",
-                  "set NAME file PATH");
+            error(w.size() < 3 ? end_col() : w[2].offset, "expected 'file PATH' or 'url URL' after the set name",
+                  "set NAME file PATH, or set NAME url https://...");
             return;
         }
         if (w.size() < 4) {
@@ -552,6 +560,119 @@ private:
             return;
         }
         policy_->sets_.push_back(std::move(set));
+    }
+
+    // set NAME url URL [every DURATION] [format plain|spamhaus] [max N] [cache PATH]
+    void url_set_statement(const std::vector<Word>& w) {
+        const char* usage = "set NAME url https://... [every 1h] [format plain|spamhaus] [max N] [cache PATH]";
+        if (w.size() < 4) {
+            error(end_col(), "expected a URL after 'url'", usage);
+            return;
+        }
+        const Word& url = w[3];
+        if (url.text.size() < 9 || !iequals(url.text.substr(0, 8), "https://") || url.text.size() > 2048) {
+            error(url, quoted(url) + " is not an https:// URL", "feeds are fetched over HTTPS only");
+            return;
+        }
+        AddressSet set;
+        set.name = std::string(w[1].text);
+        set.line = line_no_;
+        Feed feed;
+        feed.url = std::string(url.text);
+        std::string cache;
+        for (size_t i = 4; i < w.size(); i += 2) {
+            const Word& k = w[i];
+            if (i + 1 >= w.size()) {
+                error(end_col(), "expected a value after " + quoted(k), usage);
+                return;
+            }
+            const Word& v = w[i + 1];
+            if (iequals(k.text, "every")) {
+                auto secs = duration(v.text);
+                if (!secs || *secs < 60) {
+                    error(v, quoted(v) + " is not a duration of at least a minute", "e.g. every 30m, every 1h, every 1d");
+                    return;
+                }
+                feed.every_seconds = *secs;
+            } else if (iequals(k.text, "format")) {
+                if (iequals(v.text, "plain")) {
+                    feed.format = FeedFormat::plain;
+                } else if (iequals(v.text, "spamhaus")) {
+                    feed.format = FeedFormat::spamhaus;
+                } else {
+                    error(v, "unknown feed format " + quoted(v), "format plain or format spamhaus");
+                    return;
+                }
+            } else if (iequals(k.text, "max")) {
+                auto n = parse_decimal(v.text, long(kMaxSetEntries));
+                if (!n || *n == 0) {
+                    error(v, quoted(v) + " is not an entry count (1.." + std::to_string(kMaxSetEntries) + ")");
+                    return;
+                }
+                feed.max_entries = size_t(*n);
+            } else if (iequals(k.text, "cache")) {
+                cache = std::string(v.text);
+            } else {
+                error(k, "unexpected " + quoted(k) + " in a feed set", usage);
+                return;
+            }
+        }
+        set.path = cache.empty() ? std::string(kFeedCacheDir) + "/" + set.name + ".list" : cache;
+        set.feed = feed;
+        std::string path = set.path[0] == '/' ? set.path : dirname_of(file_) + set.path;
+        core::ReadResult rr = options_.read_set_file ? options_.read_set_file(path) : core::read_config_file(path);
+        if (rr.status == core::ReadStatus::missing) {
+            policy_->sets_.push_back(std::move(set));  // not fetched yet: empty
+            return;
+        }
+        if (rr.status != core::ReadStatus::ok) {
+            ++errors_;
+            diags_->push_back(rr.error);
+            error(w[1], "the last good list of feed " + quoted(w[1]) + " ('" + core::escape_for_log(path, 200) +
+                            "') cannot be read safely");
+            return;
+        }
+        if (!load_set_entries(path, rr.text.lines, &set)) {
+            error(w[1], "feed " + quoted(w[1]) + " has errors in its last good list '" +
+                            core::escape_for_log(path, 200) + "'");
+            return;
+        }
+        policy_->sets_.push_back(std::move(set));
+    }
+
+    // N, Ns, Nm, Nh, Nd -> seconds.
+    static std::optional<long> duration(std::string_view s) {
+        if (s.empty()) {
+            return std::nullopt;
+        }
+        long unit = 1;
+        char last = s.back();
+        if (last == 's' || last == 'm' || last == 'h' || last == 'd') {
+            unit = last == 's' ? 1 : last == 'm' ? 60 : last == 'h' ? 3600 : 86400;
+            s.remove_suffix(1);
+        }
+        auto n = parse_decimal(s, 100000000);
+        if (!n) {
+            return std::nullopt;
+        }
+        return *n * unit;
+    }
+
+    // never ADDRESS...: no feed may list these (checked by ringfence sync).
+    void never_statement(const std::vector<Word>& w) {
+        if (w.size() < 2) {
+            error(end_col(), "expected addresses after 'never'", "never 10.0.0.0/24 2001:db8::/48");
+            return;
+        }
+        for (size_t i = 1; i < w.size(); ++i) {
+            std::string why;
+            auto r = network(w[i], &why);
+            if (!r) {
+                error(w[i], why, "expected an IPv4 or IPv6 address or CIDR, e.g. 192.0.2.0/24 or 2001:db8::/32");
+                return;
+            }
+            policy_->never_.push_back(*r);
+        }
     }
 
     // One address or CIDR per line; blank lines and '#' comments ignored.

@@ -11,6 +11,11 @@
 //   policy out drop|reject|accept          default: accept
 //   service NAME PORTSPEC...               e.g. service vmware-authd tcp/902 udp/902
 //   set NAME file PATH                     one address or CIDR per line, '#' comments
+//   set NAME url URL [every DURATION] [format plain|spamhaus] [max N] [cache PATH]
+//                                          a feed `ringfence sync` fetches; its last good
+//                                          list is the file PATH (default
+//                                          /var/lib/ringfence/feeds/NAME.list), empty until then
+//   never ADDRESS...                       addresses and CIDRs no feed may list
 //   allow  in  [TARGET...] [from SOURCE...]
 //   allow  out [TARGET...] [to DEST...]
 //   deny   in  [TARGET...] from SOURCE...  (deny out ... to DEST...)
@@ -76,9 +81,22 @@ struct Service {
     int line = 0;
 };
 
+enum class FeedFormat { plain, spamhaus };
+const char* feed_format_name(FeedFormat f);
+
+// A set that comes from a URL (`set NAME url ...`). Its entries are read
+// from the cache file (AddressSet::path) that `ringfence sync` keeps.
+struct Feed {
+    std::string url;
+    long every_seconds = 3600;
+    FeedFormat format = FeedFormat::plain;
+    size_t max_entries = 100000;
+};
+
 struct AddressSet {
     std::string name;
-    std::string path;                     // as written in firewall.conf
+    std::string path;                     // as written in firewall.conf (for a feed: its cache file)
+    std::optional<Feed> feed;             // set NAME url ...
     std::vector<core::CidrRange> v4;      // in file order; /0 split into two /1
     std::vector<core::CidrRange> v6;
     int line = 0;
@@ -145,6 +163,8 @@ public:
     // The order in which the chains look at a packet (plan.h): what the
     // renderers print and the evaluator walks.
     const Plan& plan() const;
+    // `never` statements, in file order: what no feed may list.
+    const std::vector<core::CidrRange>& never() const { return never_; }
 
     const Service* find_service(const std::string& name) const;
     const AddressSet* find_set(const std::string& name) const;
@@ -161,6 +181,10 @@ private:
     std::vector<Rule> rules_;
     LogSettings log_;
     std::shared_ptr<const Plan> plan_;
+    std::vector<core::CidrRange> never_;
 };
+
+// The directory of feed cache files when `cache` is not given.
+inline constexpr const char* kFeedCacheDir = "/var/lib/ringfence/feeds";
 
 }  // namespace ringfence::firewall

@@ -222,6 +222,8 @@ def cmd_contents(a):
     c.check(re.search(r"^License\s*:\s*BSD-3-Clause$", info, re.M) is not None, "License: BSD-3-Clause",
             re.search(r"^License.*$", info, re.M).group(0) if re.search(r"^License.*$", info, re.M) else "none")
     has(f"{unitdir}/ringfence-firewall.service", "-rw-r--r--", "systemd unit", flags="")
+    has(f"{unitdir}/ringfence-sync.service", "-rw-r--r--", "systemd unit", flags="")
+    has(f"{unitdir}/ringfence-sync.timer", "-rw-r--r--", "systemd timer", flags="")
     has(f"{initddir}/ringfence-firewall", "-rwxr-xr-x", "SysV init script", flags="")
     has("/etc/ringfence", "drwxr-xr-x", "config directory")
     has("/etc/ringfence/firewall.conf", "-rw-r--r--", "default firewall.conf (ESX preset)", flags="cn")
@@ -229,7 +231,8 @@ def cmd_contents(a):
     has("/var/lib/ringfence/firewall", "drwx------", "firewall state directory")
     for sample in ("access.conf.example", "xinetd.d/vmware-authd.example",
                    "init.d/vmware-hostd-ringfence.example",
-                   "systemd/vmware-hostd.service.d/ringfence.conf", "firewall/esx.conf"):
+                   "systemd/vmware-hostd.service.d/ringfence.conf", "firewall/esx.conf",
+                   "sync/sync.conf.example", "cron.d/ringfence-sync"):
         has(f"{docdir}/{sample}", "-rw-r--r--", "sample (doc, not active config)", flags="d")
 
     etc_files = [p for p, v in files.items() if p.startswith("/etc/") and not v[0].startswith("d")
