@@ -251,7 +251,7 @@ inline constexpr size_t kMaxRequestString = 127;
 inline constexpr size_t kMaxPatternFileTokens = 100000;
 inline constexpr int kMaxPatternFileDepth = 8;
 
-struct FastIndex;  // hosts_access.cc
+struct FastIndex;  // hosts_fast_index.cc
 
 class Policy {
 public:
@@ -273,9 +273,13 @@ public:
     // `lookups`, at most once per name per call, and only when a rule needs
     // the name.
     Decision evaluate(const Request& request, const Lookups& lookups) const;
+    // The same decision, rule by rule without the fast index: what
+    // evaluate() must agree with (the tests compare the two), and what
+    // explain() walks.
+    Decision evaluate_reference(const Request& request, const Lookups& lookups) const;
 
 private:
-    // A compact copy of the rules' common patterns (hosts_access.cc), built
+    // A compact copy of the rules' common patterns (hosts_fast_index.cc), built
     // once by compile(), so that evaluate() skips most rules cheaply.
     std::shared_ptr<const FastIndex> fast_;
     std::vector<Rule> rules_;

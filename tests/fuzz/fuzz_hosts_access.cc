@@ -2,9 +2,12 @@
 // Fuzz target: the hosts_access compiler and evaluator. The input is
 // hosts.allow and hosts.deny separated by a NUL byte; pattern files are
 // never read. Evaluates fixed requests against fake lookups, then renders
-// every diagnostic.
+// every diagnostic; aborts when the fast index and the reference evaluator
+// disagree.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -80,7 +83,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             req.server.address = core::IpAddress::parse("10.0.0.1");
             req.client.address = core::IpAddress::parse(c);
             req.user = std::string("root");
-            (void)policy->evaluate(req, lookups).explanation();
+            tcpd::Decision fast = policy->evaluate(req, lookups);
+            tcpd::Decision reference = policy->evaluate_reference(req, lookups);
+            if (fast.verdict != reference.verdict || fast.reason != reference.reason || fast.rule != reference.rule) {
+                std::fprintf(stderr, "fast index: %s\nreference: %s\n", fast.explanation().c_str(),
+                             reference.explanation().c_str());
+                std::abort();  // the two evaluators must agree on every decision
+            }
+            (void)fast.explanation();
         }
     }
     return 0;

@@ -145,6 +145,64 @@ tcpd::Request request(const std::string& daemon, const std::string& addr, const 
 }
 
 // ---------------------------------------------------------------------------
+// Both evaluators
+
+// Answers each question once and replays it, so that the two evaluations of
+// one request see the same answers and the fakes count the lookups of one.
+class MemoReverse final : public tcpd::ReverseNameService {
+public:
+    explicit MemoReverse(tcpd::ReverseNameService* real) : real_(real) {}
+    std::optional<std::string> reverse(const IpAddress& a) override {
+        auto it = memo_.find(a.to_string());
+        if (it == memo_.end()) {
+            it = memo_.emplace(a.to_string(), real_->reverse(a)).first;
+        }
+        return it->second;
+    }
+
+private:
+    tcpd::ReverseNameService* real_;
+    std::map<std::string, std::optional<std::string>> memo_;
+};
+
+class MemoForward final : public ringfence::core::NameService {
+public:
+    explicit MemoForward(ringfence::core::NameService* real) : real_(real) {}
+    std::vector<IpAddress> resolve(const std::string& host) override {
+        auto it = memo_.find(host);
+        if (it == memo_.end()) {
+            it = memo_.emplace(host, real_->resolve(host)).first;
+        }
+        return it->second;
+    }
+
+private:
+    ringfence::core::NameService* real_;
+    std::map<std::string, std::vector<IpAddress>> memo_;
+};
+
+// Every decision of these tests goes through both Policy::evaluate() (the
+// fast index) and Policy::evaluate_reference(), which must agree on the
+// verdict, the reason and the deciding rule.
+Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Lookups& lk) {
+    std::optional<MemoReverse> rev;
+    std::optional<MemoForward> fwd;
+    tcpd::Lookups memo = lk;
+    if (lk.reverse != nullptr) {
+        memo.reverse = &rev.emplace(lk.reverse);
+    }
+    if (lk.forward != nullptr) {
+        memo.forward = &fwd.emplace(lk.forward);
+    }
+    Decision fast = p.evaluate(r, memo);
+    Decision reference = p.evaluate_reference(r, memo);
+    CHECK(fast.verdict == reference.verdict && fast.reason == reference.reason && fast.rule == reference.rule,
+          "the fast index says '" + fast.explanation() + "', the reference evaluator '" +
+              reference.explanation() + "'");
+    return fast;
+}
+
+// ---------------------------------------------------------------------------
 // Wildcards
 
 // The recursive matcher libwrap uses (match_pattern_ylo), as the oracle.
@@ -334,7 +392,7 @@ void test_decision_table(void**) {
         auto p = compile(r.allow, r.deny, &diags);
         CHECK(p->valid(), row + " diags: " + join(diags));
         tcpd::Lookups none;
-        Decision d = p->evaluate(request(r.daemon, r.addr, r.name, r.user), none);
+        Decision d = evaluate(*p, request(r.daemon, r.addr, r.name, r.user), none);
         CHECK_INT(static_cast<int>(d.verdict), static_cast<int>(r.verdict), row + " -> " + d.explanation());
         CHECK_STR(d.location(), r.where, row);
     }
@@ -349,22 +407,22 @@ void test_netgroup_and_server(void**) {
     auto p = compile("sshd: @admins\nvsftpd@vmhost.example.com: ALL\nportmap@192.168.1.0/24: ALL\n22: ALL\n",
                      "ALL: ALL\n", &diags);
     CHECK(p->valid(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
     CHECK_STR(id.last_domain, "nisdom", "NIS domain passed");
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
           "no identity: netgroups never match");
     tcpd::Request r = request("vsftpd", "10.0.0.1", "-");
     r.server.name = "VMHOST.example.com";
-    CHECK(p->evaluate(r, lk).verdict == A, "daemon@host on the server name");
+    CHECK(evaluate(*p, r, lk).verdict == A, "daemon@host on the server name");
     r = request("portmap", "10.0.0.1", "-");
     r.server.address = IpAddress::parse("192.168.1.1");
-    CHECK(p->evaluate(r, lk).verdict == A, "daemon@net/mask on the server address");
+    CHECK(evaluate(*p, r, lk).verdict == A, "daemon@net/mask on the server address");
     r = request("telnetd", "10.0.0.1", "-");
     r.server_port = 22;
-    CHECK(p->evaluate(r, lk).verdict == A, "port pattern");
+    CHECK(evaluate(*p, r, lk).verdict == A, "port pattern");
     r.server_port = 23;
-    CHECK(p->evaluate(r, lk).verdict == D, "other port");
+    CHECK(evaluate(*p, r, lk).verdict == D, "other port");
 }
 
 // ---------------------------------------------------------------------------
@@ -429,7 +487,7 @@ void test_malformed(void**) {
         CHECK_STR(first->file + ":" + std::to_string(first->line) + ":" + std::to_string(first->column), r.where,
                   row + " " + first->message);
         // Even in hosts.allow, with nothing in hosts.deny, a broken rule denies.
-        Decision d = p->evaluate(request(r.daemon, r.addr, "-"), tcpd::Lookups());
+        Decision d = evaluate(*p, request(r.daemon, r.addr, "-"), tcpd::Lookups());
         CHECK(d.verdict == D, row + " -> " + d.explanation());
         CHECK(d.reason == Decision::Reason::broken_rule, row);
         CHECK(d.options() == nullptr, row);
@@ -440,12 +498,12 @@ void test_broken_rule_scope(void**) {
     Diagnostics diags;
     // Lists fine, option broken: denies only what the rule matches (libwrap).
     auto p = compile("sshd: 10.0.0.1: frob\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "other client");
-    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "other client");
+    CHECK(evaluate(*p, request("vsftpd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "other daemon");
     // Client list broken: denies every client of the daemons it names.
     p = compile("sshd: 10.0.0.1/40\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == D, "same daemon");
-    CHECK(p->evaluate(request("vsftpd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    CHECK(evaluate(*p, request("sshd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == D, "same daemon");
+    CHECK(evaluate(*p, request("vsftpd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == A, "other daemon");
     // Too long a rule ends the file: the rules after it are never read.
     std::string longline = "sshd: " + std::string(2100, 'x') + "\nvsftpd: ALL: deny\n";
     diags.clear();
@@ -458,7 +516,7 @@ void test_broken_rule_scope(void**) {
     diags.clear();
     p = compile(fits, "ALL: ALL\n", &diags);
     CHECK(p->valid(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "2046 bytes");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "2046 bytes");
     std::string too_long = "sshd: 10.0.0.1" + std::string(2047 - 14, ' ') + "\n";
     diags.clear();
     p = compile(too_long, "", &diags);
@@ -472,15 +530,15 @@ void test_broken_rule_scope(void**) {
     diags.clear();
     p = tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", "sshd: 10.0.0.1\n"), deny, fake_files(),
                               &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
     // Missing files are empty.
     tcpd::HostsFile missing;
     missing.path = "hosts.deny";
     diags.clear();
     p = tcpd::Policy::compile(missing, missing, fake_files(), &diags);
     CHECK(p->valid() && diags.empty(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
 }
 
 // ---------------------------------------------------------------------------
@@ -493,7 +551,7 @@ void test_options_parsed(void**) {
         "rfc931 3: keepalive: user nobody.nogroup: banners /etc/banners: spawn (echo %a) &: allow\n",
         "", &diags);
     CHECK(p->valid(), join(diags));
-    Decision d = p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups());
+    Decision d = evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups());
     CHECK(d.reason == Decision::Reason::allow_option, d.explanation());
     const auto* o = d.options();
     CHECK(o != nullptr && o->size() == 11, "option count");
@@ -532,15 +590,15 @@ void test_lazy_lookups(void**) {
     Diagnostics diags;
 
     auto p = compile("sshd: 10.0.0.0/8, 10.0.0.1, 10., ALL\n", "ALL: ALL\n", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
-    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
+    CHECK(evaluate(*p, request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
     CHECK_INT(rev.calls + fwd.calls, 0, "numeric patterns and ALL never look up");
 
     p = compile("sshd: 192.168.0.0/16 .example.com LOCAL UNKNOWN KNOWN\nvsftpd: ALL\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
     CHECK_INT(rev.calls, 1, "one reverse lookup");
     CHECK_INT(fwd.calls, 1, "one forward lookup");
-    CHECK(p->evaluate(request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
+    CHECK(evaluate(*p, request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
     CHECK_INT(rev.calls, 1, "no lookup when the daemon does not match");
 
     // PARANOID: the reverse name must resolve back to the address.
@@ -571,8 +629,8 @@ void test_lazy_lookups(void**) {
     r3.ptr["10.0.0.9"] = "liar.example.com";
     f3.a["liar.example.com"] = {"10.0.0.1"};
     tcpd::Lookups lk3{&r3, &f3, nullptr};
-    CHECK(p->evaluate(request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
-    CHECK(p->evaluate(request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
 }
 
 }  // namespace
