@@ -210,6 +210,14 @@ struct Decision {
     Verdict verdict = Verdict::allow;
     Reason reason = Reason::default_allow;
     const Rule* rule = nullptr;  // null only for default_allow
+    // The patterns of the deciding rule's daemon and client lists (their
+    // first parts, before any EXCEPT) that matched; null for default_allow
+    // and for a list that could not be compiled.
+    const DaemonPattern* daemon = nullptr;
+    const ClientPattern* client = nullptr;
+    // The client's host name if a pattern needed it (given or looked up),
+    // else empty: what a name pattern was compared with.
+    std::string client_name;
 
     // "hosts.allow:3" or "default allow".
     std::string location() const;
@@ -220,6 +228,11 @@ struct Decision {
     }
     // "granted by hosts.allow:3", "refused by hosts.deny:1 (ALL: ALL)", ...
     std::string explanation() const;
+    // Every field the same (the tests compare the two evaluators with it).
+    bool operator==(const Decision& o) const {
+        return verdict == o.verdict && reason == o.reason && rule == o.rule && daemon == o.daemon &&
+               client == o.client && client_name == o.client_name;
+    }
 };
 
 // A hosts file as read from disk: raw bytes, so that line continuations,
@@ -286,6 +299,15 @@ private:
     std::vector<std::pair<std::string, core::FileStamp>> inputs_;
     bool valid_ = false;
 };
+
+// "daemon@host" as the compiler reads a daemon pattern, and so as
+// ringfence-tcpdmatch reads its operand: split at the first '@' after the
+// first byte and outside [...]; host is nullopt when there is none.
+struct DaemonAndHost {
+    std::string_view daemon;
+    std::optional<std::string_view> host;
+};
+DaemonAndHost split_daemon_host(std::string_view text);
 
 // True when any input of the policy changed on disk (inode, size, mtime).
 bool policy_is_stale(const Policy& policy);

@@ -374,12 +374,11 @@ bool Compiler::compile_daemon(const Ctx& c, std::string_view tok, size_t off, Da
         return error(c, off + tok.find('#'), "'#' inside a rule: libwrap reads it as part of a pattern",
                      "comments must start in column 1 of their own line");
     }
-    std::string_view name = tok;
-    size_t at = find_outside_brackets(tok.substr(1), '@');
-    if (at != std::string_view::npos) {
-        at += 1;
-        name = tok.substr(0, at);
-        std::string_view host = tok.substr(at + 1);
+    DaemonAndHost split = split_daemon_host(tok);
+    std::string_view name = split.daemon;
+    if (split.host) {
+        size_t at = name.size();
+        std::string_view host = *split.host;
         if (host.empty()) {
             return error(c, off + at, "'" + out->text + "': nothing after '@'", "write daemon@host or daemon");
         }
@@ -557,6 +556,16 @@ void Compiler::compile_file(const HostsFile& file, FileKind kind, std::vector<Ru
 }
 
 }  // namespace
+
+DaemonAndHost split_daemon_host(std::string_view text) {
+    DaemonAndHost out{text, std::nullopt};
+    size_t at = text.empty() ? std::string_view::npos : find_outside_brackets(text.substr(1), '@');
+    if (at != std::string_view::npos) {
+        out.daemon = text.substr(0, at + 1);
+        out.host = text.substr(at + 2);
+    }
+    return out;
+}
 
 bool HostPattern::needs_name() const {
     switch (kind) {

@@ -90,15 +90,17 @@ std::string verified_host_name(const IpAddress& address, ReverseNameService& rev
 Decision Policy::evaluate_reference(const Request& request, const Lookups& lookups) const {
     Evaluator ev(request, lookups);
     for (const Rule& r : rules_) {
+        const DaemonPattern* daemon = nullptr;
         bool daemons = r.daemons_broken ||
-                       ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); });
+                       ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); }, &daemon);
         if (!daemons) {
             continue;
         }
+        const ClientPattern* client = nullptr;
         bool clients = r.clients_broken ||
-                       ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); });
+                       ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); }, &client);
         if (clients) {
-            return decide(r);
+            return decide(r, daemon, client, ev.client());
         }
     }
     return Decision();

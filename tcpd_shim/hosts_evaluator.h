@@ -60,6 +60,8 @@ public:
     Subject& addr_subject() { return addr_subject_; }
     const std::optional<IpAddress>& addr() const { return addr_; }
     bool name_given() const { return ep_.name.has_value(); }
+    // The name, if a pattern has needed it (given or looked up); else null.
+    const std::string* name_if_used() const { return name_ ? &*name_ : nullptr; }
     const std::string& name() {
         if (!name_) {
             if (ep_.name) {
@@ -127,6 +129,27 @@ inline bool string_match(const StringPattern& p, Subject& s) {
     return false;
 }
 
+// libwrap's list_match(): a pattern of `part` matches and the rest of the
+// list (the EXCEPT parts) does not. *which (when given, for part 0) is the
+// pattern that matched.
+template <typename T, typename F>
+bool match_list(const PatternList<T>& list, size_t part, F match_one, const T** which = nullptr) {
+    const T* hit = nullptr;
+    for (const T& p : list.parts[part]) {
+        if (match_one(p)) {
+            hit = &p;
+            break;
+        }
+    }
+    if (hit == nullptr) {
+        return false;
+    }
+    if (which != nullptr) {
+        *which = hit;
+    }
+    return part + 1 == list.parts.size() || !match_list(list, part + 1, match_one);
+}
+
 class Evaluator {
 public:
     Evaluator(const Request& r, const Lookups& lookups)
@@ -140,18 +163,8 @@ public:
     }
 
     template <typename T, typename F>
-    bool list_match(const PatternList<T>& list, size_t part, F match_one) {
-        bool any = false;
-        for (const T& p : list.parts[part]) {
-            if (match_one(p)) {
-                any = true;
-                break;
-            }
-        }
-        if (!any) {
-            return false;
-        }
-        return part + 1 == list.parts.size() || !list_match(list, part + 1, match_one);
+    bool list_match(const PatternList<T>& list, size_t part, F match_one, const T** which = nullptr) {
+        return match_list(list, part, match_one, which);
     }
 
     bool host_match(const HostPattern& p, HostView& h) {
@@ -222,6 +235,9 @@ public:
 
     const std::string& daemon_lower() const { return daemon_.lower; }
     HostView& client() { return client_; }
+    HostView& server() { return server_; }
+    // The request's user as the patterns compare it.
+    Subject& user() { return user_; }
 
     bool client_match(const ClientPattern& p) {
         return host_match(p.host, client_) && (!p.user || string_match(*p.user, user_));
@@ -239,9 +255,17 @@ private:
 
 
 // The verdict of a rule whose daemon and client lists both matched.
-inline Decision decide(const Rule& rule) {
+// `daemon` and `client`: the patterns of the lists' first parts that
+// matched (null for a list that could not be compiled).
+inline Decision decide(const Rule& rule, const DaemonPattern* daemon, const ClientPattern* client,
+                       const HostView& client_view) {
     Decision d;
     d.rule = &rule;
+    d.daemon = daemon;
+    d.client = client;
+    if (const std::string* name = client_view.name_if_used()) {
+        d.client_name = *name;
+    }
     if (rule.broken) {
         d.verdict = Verdict::deny;
         d.reason = Decision::Reason::broken_rule;

@@ -252,35 +252,47 @@ Decision Policy::evaluate(const Request& request, const Lookups& lookups) const 
         if ((fr.bloom & bit) == 0) {
             continue;  // no name of its daemon list can be the request's
         }
+        const Rule& rule = rules_[i];
+        const DaemonPattern* daemon = nullptr;
         bool daemons;
         if (fr.daemons_fast) {
             daemons = fast_daemons(fx, fr.dpart_begin, fr.dpart_end, daemon_id);
         } else {
-            const Rule& r = rules_[i];
-            daemons = r.daemons_broken ||
-                      ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); });
+            daemons = rule.daemons_broken ||
+                      ev.list_match(rule.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); },
+                                    &daemon);
         }
         if (!daemons) {
             continue;
         }
+        const ClientPattern* client = nullptr;
         bool clients = false;
         if (fr.clients_fast) {
             for (uint32_t k = fr.client_begin; k < fr.client_end; ++k) {
                 if (fast_client(fx.clients[k], ev.client())) {
                     clients = true;
+                    client = &rule.clients.parts[0][k - fr.client_begin];  // built one for one
                     break;
                 }
             }
         } else {
-            const Rule& r = rules_[i];
-            clients = r.clients_broken ||
-                      ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); });
+            clients = rule.clients_broken ||
+                      ev.list_match(rule.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); },
+                                    &client);
         }
-        const Rule& rule = rules_[i];
         if (!clients) {
             continue;
         }
-        return decide(rule);
+        if (fr.daemons_fast) {
+            // Which name matched, for the reason: names and ALL only, no lookups.
+            for (const DaemonPattern& p : rule.daemons.parts[0]) {
+                if (ev.daemon_match(p)) {
+                    daemon = &p;
+                    break;
+                }
+            }
+        }
+        return decide(rule, daemon, client, ev.client());
     }
     return Decision();
 }

@@ -26,6 +26,7 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/system_reverse.h"
 
 namespace {
@@ -39,7 +40,8 @@ bool is_placeholder(const std::string& s) {
 }
 
 void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lookups& lookups) {
-    tcpd::Decision d = policy.evaluate(req, lookups);
+    tcpd::Explanation e = tcpd::explain(policy, req, lookups);
+    const tcpd::Decision& d = e.decision;
     const tcpd::Endpoint& c = req.client;
     if (c.name && !c.name->empty() && *c.name != tcpd::kUnknown) {
         std::printf("client:   hostname %s\n", escape_for_log(*c.name, 200).c_str());
@@ -160,11 +162,11 @@ int main(int argc, char** argv) {
                                            : "too many arguments: expected daemon[@host] [user@]host");
     }
 
-    std::string daemon = argv[optind];
+    tcpd::DaemonAndHost operand = tcpd::split_daemon_host(argv[optind]);
+    std::string daemon(operand.daemon);
     std::optional<std::string> server_host;
-    if (size_t at = daemon.find('@'); at != std::string::npos) {
-        server_host = daemon.substr(at + 1);
-        daemon.resize(at);
+    if (operand.host) {
+        server_host = std::string(*operand.host);
     }
     if (daemon.empty() || (server_host && server_host->empty())) {
         return usage_error("'" + escape_for_log(argv[optind]) + "' is not daemon[@host]: a part is empty");

@@ -320,7 +320,7 @@ tcpd::Decision ours_decide(const tcpd::Policy& policy, const Req& q) {
     tcpd::Lookups none;
     tcpd::Decision fast = policy.evaluate(r, none);
     tcpd::Decision reference = policy.evaluate_reference(r, none);
-    if (fast.verdict != reference.verdict || fast.reason != reference.reason || fast.rule != reference.rule) {
+    if (!(fast == reference)) {
         ++g_index_disagreements;
         std::printf("INDEX DISAGREES: the fast index says '%s', the reference evaluator '%s'\n",
                     fast.explanation().c_str(), reference.explanation().c_str());

@@ -15,6 +15,8 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
+#include "tcpd_shim/hosts_lint.h"
 
 namespace tcpd = ringfence::tcpd;
 using ringfence::core::Diagnostics;
@@ -183,7 +185,7 @@ private:
 
 // Every decision of these tests goes through both Policy::evaluate() (the
 // fast index) and Policy::evaluate_reference(), which must agree on the
-// verdict, the reason and the deciding rule.
+// verdict, the reason, the deciding rule and patterns; so must explain().
 Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Lookups& lk) {
     std::optional<MemoReverse> rev;
     std::optional<MemoForward> fwd;
@@ -196,8 +198,12 @@ Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Loo
     }
     Decision fast = p.evaluate(r, memo);
     Decision reference = p.evaluate_reference(r, memo);
-    CHECK(fast.verdict == reference.verdict && fast.reason == reference.reason && fast.rule == reference.rule,
+    CHECK(fast == reference,
           "the fast index says '" + fast.explanation() + "', the reference evaluator '" +
+              reference.explanation() + "'");
+    Decision explained = tcpd::explain(p, r, memo).decision;
+    CHECK(explained == reference,
+          "explain() says '" + explained.explanation() + "', the reference evaluator '" +
               reference.explanation() + "'");
     return fast;
 }
@@ -633,6 +639,96 @@ void test_lazy_lookups(void**) {
     CHECK(evaluate(*p, request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
 }
 
+
+// ---------------------------------------------------------------------------
+// Explain, reasons, lint
+
+void test_explain_trace(void**) {
+    Diagnostics diags;
+    auto p = compile("sshd: 10.0.0.0/8 EXCEPT 10.1.0.0/16\nvsftpd: ALL\n", "ALL: ALL\n", &diags);
+    CHECK(p->valid(), join(diags));
+    tcpd::Request r = request("sshd", "10.1.2.3", "-");
+    tcpd::Explanation e = tcpd::explain(*p, r, tcpd::Lookups());
+    CHECK_INT(static_cast<int>(e.rules.size()), 3, "every rule up to the deciding one");
+    const tcpd::RuleTrace& first = e.rules[0];
+    CHECK(first.daemons.matched && first.clients.evaluated && !first.clients.matched, "EXCEPT took it out");
+    CHECK_INT(static_cast<int>(first.clients.tokens.size()), 2, "both client tokens");
+    CHECK_STR(first.clients.tokens[0].why, "10.1.2.3 is in 10.0.0.0/8", "token 1");
+    CHECK_STR(first.clients.tokens[1].why, "10.1.2.3 is in 10.1.0.0/16", "token 2 (the exception)");
+    CHECK_INT(static_cast<int>(first.clients.tokens[1].part), 1, "after EXCEPT");
+    const tcpd::RuleTrace& second = e.rules[1];
+    CHECK(!second.daemons.matched && !second.clients.evaluated, "vsftpd rule: daemon list fails");
+    CHECK_STR(second.daemons.tokens[0].why, "daemon sshd is not vsftpd", "daemon token");
+    CHECK(e.decision.rule == &p->rules()[2] && e.decision.verdict == D, "hosts.deny:1 decides");
+    CHECK_STR(tcpd::decision_reason(e.decision, r), "client 10.1.2.3 matches ALL; daemon sshd matches ALL",
+              "reason of the catch-all");
+
+    // Reasons in the words of core::Decision.
+    tcpd::Request q = request("sshd", "10.1.2.3", "-");
+    tcpd::Lookups none;
+    p = compile("", "sshd: 10.0.0.0/8\n", &diags);
+    ringfence::core::Decision cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK_STR(cd.summary(), "denied by hosts.deny:1 (sshd: 10.0.0.0/8): 10.1.2.3 is in 10.0.0.0/8; daemon sshd is sshd",
+              "core decision");
+    p = compile("ALL EXCEPT vsftpd: .example.com\n", "ALL: ALL\n", &diags);
+    tcpd::Request n = request("sshd", "10.1.2.3", "gw.example.com");
+    cd = tcpd::to_core_decision(evaluate(*p, n, none), n);
+    CHECK_STR(cd.reason, "name gw.example.com ends in .example.com; daemon sshd matched ALL EXCEPT vsftpd",
+              "name pattern, daemon list with EXCEPT");
+    p = compile("", "sshd: 10.0.0.0/8 : banners /x : deny\n", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK(unit::contains(cd.reason, "the rule ends in the option 'deny'"), cd.reason);
+    p = compile("", "", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK_STR(cd.summary(), "allowed by default (default allow): no rule matched daemon sshd and client 10.1.2.3",
+              "default");
+    p = compile("", "sshd: 10.0.0.0/33\n", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK(cd.verdict == ringfence::core::Verdict::deny && unit::contains(cd.reason, "the rule has an error: "),
+          cd.reason);
+}
+
+void test_daemon_queries(void**) {
+    Diagnostics diags;
+    auto p = compile("ALL EXCEPT vmware-hostd: 10.0.0.1\nvmware-*@10.0.0.0/8: ALL\n22: ALL\n", "", &diags);
+    CHECK(p->valid(), join(diags));
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "vmware-hostd").size()), 1,
+              "EXCEPT excludes, daemon@host counts");
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "sshd").size()), 1, "ALL EXCEPT names sshd");
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "22").size()), 1, "a port is not a name");
+    struct {
+        const char* text;
+        const char* daemon;
+        const char* host;
+    } splits[] = {{"sshd", "sshd", nullptr},          {"sshd@10.0.0.1", "sshd", "10.0.0.1"},
+                  {"sshd@[::1]", "sshd", "[::1]"},    {"@sshd", "@sshd", nullptr},
+                  {"a@b@c", "a", "b@c"},              {"sshd@", "sshd", ""}};
+    for (const auto& c : splits) {
+        tcpd::DaemonAndHost s = tcpd::split_daemon_host(c.text);
+        CHECK_STR(std::string(s.daemon), c.daemon, c.text);
+        CHECK(s.host.has_value() == (c.host != nullptr) && (!s.host || *s.host == c.host), c.text);
+    }
+}
+
+void test_lint(void**) {
+    Diagnostics diags;
+    auto allow = tcpd::hosts_file_from_text("hosts.allow", "sshd: ALL: user nobody\nsshd: 10.1.\n");
+    auto deny = tcpd::hosts_file_from_text("hosts.deny", "ALL: ALL\nsshd: ALL\n");
+    auto p = tcpd::Policy::compile(allow, deny, fake_files(), &diags);
+    FakeIdentity id;
+    tcpd::LintOptions o;
+    o.identity = &id;
+    o.implicit_allow = true;
+    Diagnostics w = tcpd::lint(*p, allow, deny, o);
+    std::string all = join(w);
+    CHECK(unit::contains(all, "hosts.allow:1:12: warning: user 'nobody' does not exist"), all);
+    CHECK(unit::contains(all, "hosts.allow:2:12: warning: implicit \"allow\" at end of rule"), all);
+    CHECK(unit::contains(all, "hosts.deny:2:1: warning: this rule is never reached: hosts.deny:1 matches"), all);
+    o.identity = nullptr;
+    all = join(tcpd::lint(*p, allow, deny, o));
+    CHECK(!unit::contains(all, "nobody"), "no identity: user options not checked");
+}
+
 }  // namespace
 
 int main() {
@@ -644,6 +740,9 @@ int main() {
         cmocka_unit_test(test_broken_rule_scope),
         cmocka_unit_test(test_options_parsed),
         cmocka_unit_test(test_lazy_lookups),
+        cmocka_unit_test(test_explain_trace),
+        cmocka_unit_test(test_daemon_queries),
+        cmocka_unit_test(test_lint),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
