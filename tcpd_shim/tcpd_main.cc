@@ -42,6 +42,7 @@
 #include "core/name_service.h"
 #include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/system_reverse.h"
 
 #ifndef RINGFENCE_REAL_DAEMON_DIR
@@ -461,6 +462,9 @@ int main(int argc, char** argv) {
         std::string why = d.location();
         if (d.reason == tcpd::Decision::Reason::broken_rule && d.rule != nullptr) {
             why += " (error: " + escape_for_log(d.rule->error, 200) + ")";
+        } else {
+            // Why, after the part admins grep for.
+            why += ": " + escape_for_log(tcpd::decision_reason(d, c.request), 200);
         }
         log_at(deny_severity, "refused connect from " + who + " by " + why);
     } else {

@@ -74,6 +74,9 @@ void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lo
             std::printf("option:   %s%s\n", tcpd::option_name(o.kind), escape_for_log(v, 300).c_str());
         }
     }
+    if (d.reason != tcpd::Decision::Reason::broken_rule) {  // the error line says why
+        std::printf("reason:   %s\n", escape_for_log(tcpd::decision_reason(d, req), 300).c_str());
+    }
     std::printf("access:   %s\n", d.verdict == tcpd::Verdict::allow ? "granted" : "denied");
 }
 
