@@ -120,9 +120,9 @@ struct HostPattern {
     bool also_name = false;          // Kind::string: compare with the host name as well
     std::string netgroup;            // Kind::netgroup
     std::shared_ptr<const HostPatternList> file_patterns;  // Kind::file (empty if missing)
-    uint32_t v4_net = 0, v4_mask = 0;                       // Kind::v4_net, host byte order
-    std::optional<core::IpAddress> v6_net;                  // Kind::v6_net
-    int v6_len = 0;
+    // Kind::v4_net: core's netmask mode (any mask, as libwrap); Kind::v6_net:
+    // a prefix.
+    std::optional<core::CidrRange> net;
 
     // Whether matching may need the host name (and so a DNS lookup).
     bool needs_name() const;

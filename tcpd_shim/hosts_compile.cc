@@ -210,8 +210,7 @@ bool Compiler::compile_masked(const Ctx& c, std::string_view tok, size_t off, si
                          "write the network in IPv4 form, e.g. 10.0.0.0/8");
         }
         out->kind = HostPattern::Kind::v6_net;
-        out->v6_net = *a;
-        out->v6_len = std::stoi(std::string(mask));
+        out->net = core::CidrRange::of(*a, std::stoi(std::string(mask)));
         return true;
     }
     auto n = IpAddress::parse(net);
@@ -225,12 +224,12 @@ bool Compiler::compile_masked(const Ctx& c, std::string_view tok, size_t off, si
         if (!mm || !mm->is_v4()) {
             return error(c, off + slash + 1, "'" + std::string(mask) + "' is not a dotted-quad netmask");
         }
-        m = v4_value(*mm);
+        m = mm->v4_value();
         if (m == 0xffffffffu) {
             return error(c, off + slash + 1, "netmask 255.255.255.255 never matches in libwrap",
                          "write the address alone: " + std::string(net));
         }
-        if (!mask_is_contiguous(m)) {
+        if (!core::v4_mask_is_contiguous(m)) {
             warning(c, off + slash + 1, "netmask '" + std::string(mask) + "' is not contiguous");
         }
     } else {
@@ -243,16 +242,15 @@ bool Compiler::compile_masked(const Ctx& c, std::string_view tok, size_t off, si
         int len = std::stoi(std::string(mask));
         m = 0xffffffffu << (32 - len);
     }
-    uint32_t v = v4_value(*n);
-    if ((v & ~m) != 0) {
-        std::string hint = mask_is_contiguous(m)
-                               ? "perhaps you mean " + v4_text(v & m) + "/" + std::to_string(prefix_of_mask(m))
-                               : "perhaps you mean " + v4_text(v & m) + "/" + std::string(mask);
+    out->net = core::CidrRange::v4_netmask(*n, m);
+    if (out->net->had_host_bits()) {
+        std::string masked = IpAddress::from_v4_value(n->v4_value() & m).to_string();
+        std::string hint = core::v4_mask_is_contiguous(m)
+                               ? "perhaps you mean " + masked + "/" + std::to_string(core::v4_mask_prefix(m))
+                               : "perhaps you mean " + masked + "/" + std::string(mask);
         return error(c, off, "'" + out->text + "' has host bits set: libwrap never matches it", hint);
     }
     out->kind = HostPattern::Kind::v4_net;
-    out->v4_net = v;
-    out->v4_mask = m;
     return true;
 }
 

@@ -194,22 +194,8 @@ public:
                 return name.find('.') == std::string::npos && name_known(name);
             }
             case HostPattern::Kind::v4_net:
-                return h.addr() && h.addr()->is_v4() && (v4_value(*h.addr()) & p.v4_mask) == p.v4_net;
-            case HostPattern::Kind::v6_net: {
-                if (!h.addr() || h.addr()->is_v4()) {
-                    return false;
-                }
-                const uint8_t* a = h.addr()->bytes();
-                const uint8_t* n = p.v6_net->bytes();
-                int bits = p.v6_len;
-                for (int i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-                    uint8_t m = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-                    if ((a[i] & m) != (n[i] & m)) {
-                        return false;
-                    }
-                }
-                return true;
-            }
+            case HostPattern::Kind::v6_net:
+                return h.addr() && p.net->contains(*h.addr());
             case HostPattern::Kind::string:
                 if (string_match(p.string, h.addr_subject())) {
                     return true;

@@ -34,12 +34,10 @@ struct FastDaemonPart {
 };
 
 struct FastClient {
-    enum Kind : uint8_t { all, exact, prefix, suffix, v4_net, v6_net };
+    enum Kind : uint8_t { all, exact, prefix, suffix, network };
     Kind kind = all;
     FastText text;           // exact, prefix, suffix: lower-cased, compared with the address text
-    uint32_t net = 0, mask = 0;
-    int v6_len = 0;
-    uint8_t v6[16] = {};
+    std::optional<core::CidrRange> net;  // network
 };
 
 struct FastRule {
@@ -85,22 +83,8 @@ bool fast_client(const FastClient& c, HostView& h) {
             const std::string& l = h.addr_subject().lower;
             return l.size() > c.text.len && same_bytes(l.data() + (l.size() - c.text.len), c.text.s, c.text.len);
         }
-        case FastClient::v4_net:
-            return h.addr() && h.addr()->is_v4() && (v4_value(*h.addr()) & c.mask) == c.net;
-        case FastClient::v6_net: {
-            if (!h.addr() || h.addr()->is_v4()) {
-                return false;
-            }
-            const uint8_t* a = h.addr()->bytes();
-            int bits = c.v6_len;
-            for (int i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-                uint8_t m = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-                if ((a[i] & m) != (c.v6[i] & m)) {
-                    return false;
-                }
-            }
-            return true;
-        }
+        case FastClient::network:
+            return h.addr() && c.net->contains(*h.addr());
     }
     return false;
 }
@@ -113,17 +97,9 @@ bool fast_client_of(const ClientPattern& c, FastClient* out) {
     const HostPattern& h = c.host;
     switch (h.kind) {
         case HostPattern::Kind::v4_net:
-            out->kind = FastClient::v4_net;
-            out->net = h.v4_net;
-            out->mask = h.v4_mask;
-            return true;
         case HostPattern::Kind::v6_net:
-            if (!h.v6_net) {
-                return false;
-            }
-            out->kind = FastClient::v6_net;
-            out->v6_len = h.v6_len;
-            std::memcpy(out->v6, h.v6_net->bytes(), 16);
+            out->kind = FastClient::network;
+            out->net = h.net;
             return true;
         case HostPattern::Kind::string:
             if (h.string.kind == StringPattern::Kind::all) {

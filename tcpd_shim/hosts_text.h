@@ -21,25 +21,20 @@ using core::iequals;
 using core::istarts_with;
 using core::IpAddress;
 
-// isspace() in the C locale: chop_string() in options.c.
-inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+// isspace() in the C locale (chop_string() in options.c) is core's blank.
+using core::is_blank;
+inline bool is_space(char c) { return is_blank(c); }
 
 // libwrap's list separators (hosts_access.c `sep`).
 inline bool is_list_sep(char c) { return c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n'; }
 
+// core::trim(), saying how many bytes it took off the front.
 inline std::string_view chop(std::string_view s, size_t* skipped = nullptr) {
-    size_t start = 0;
-    while (start < s.size() && is_space(s[start])) {
-        ++start;
-    }
-    size_t end = s.size();
-    while (end > start && is_space(s[end - 1])) {
-        --end;
-    }
+    std::string_view t = core::trim(s);
     if (skipped != nullptr) {
-        *skipped = start;
+        *skipped = t.empty() ? s.size() : static_cast<size_t>(t.data() - s.data());
     }
-    return s.substr(start, end - start);
+    return t;
 }
 
 // libwrap's split_at() with its INET6 bracket counting: the first `delim`
@@ -85,30 +80,6 @@ inline std::optional<long> parse_int(std::string_view s) {
         v = v * 10 + (c - '0');
     }
     return negative ? -v : v;
-}
-
-inline uint32_t v4_value(const IpAddress& a) {
-    const uint8_t* b = a.bytes();
-    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
-
-inline std::string v4_text(uint32_t v) {
-    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff) + "." + std::to_string((v >> 8) & 0xff) +
-           "." + std::to_string(v & 0xff);
-}
-
-inline int prefix_of_mask(uint32_t mask) {
-    int n = 0;
-    while (n < 32 && (mask & (0x80000000u >> n)) != 0) {
-        ++n;
-    }
-    return n;
-}
-
-inline bool mask_is_contiguous(uint32_t mask) {
-    int n = prefix_of_mask(mask);
-    uint32_t expect = n == 0 ? 0 : (0xffffffffu << (32 - n));
-    return mask == expect;
 }
 
 // "::ffff:a.b.c.d" is compared as "a.b.c.d" (string_match()).
