@@ -9,14 +9,16 @@
 //     -d  use hosts.allow and hosts.deny in the current directory
 //     -i  accepted for compatibility; inetd.conf is not consulted
 //     -v  list every rule with the access it gives
-// Exit status: 0 clean (warnings allowed), 1 errors, 2 usage.
+// Exit status: 0 clean, 1 errors, 2 usage, 5 warnings and no errors.
 #include <getopt.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/identity.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
@@ -70,7 +72,7 @@ const char kUsage[] =
     "  -v  list every rule with the access it gives\n"
     "  -h, --help     this text\n"
     "  --version      the version\n"
-    "Exit status: 0 clean (warnings allowed), 1 errors, 2 usage.\n";
+    "Exit status: 0 clean, 1 errors, 2 usage, 5 warnings and no errors.\n";
 
 }  // namespace
 
@@ -86,10 +88,10 @@ int main(int argc, char** argv) {
         switch (opt) {
             case 'h':
                 std::fputs(kUsage, stdout);
-                return 0;
+                return ringfence::core::kExitOk;
             case 'V':
                 ringfence::core::print_version(kProgram);
-                return 0;
+                return ringfence::core::kExitOk;
             case 'a':
                 implicit_allow = true;
                 break;
@@ -125,8 +127,8 @@ int main(int argc, char** argv) {
         struct stat st {};
         return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     };
-    Diagnostics warnings = tcpd::lint(*policy, allow, deny, lint_options);
-    diags.insert(diags.end(), warnings.begin(), warnings.end());
+    Diagnostics lint_diags = tcpd::lint(*policy, allow, deny, lint_options);
+    diags.insert(diags.end(), lint_diags.begin(), lint_diags.end());
     tcpd::sort_diagnostics(&diags, allow_path, deny_path);
 
     if (verbose) {
@@ -144,5 +146,10 @@ int main(int argc, char** argv) {
         std::printf("note: neither %s nor %s exists: every client is allowed\n", allow_path.c_str(),
                     deny_path.c_str());
     }
-    return ringfence::core::has_errors(diags) ? 1 : 0;
+    if (ringfence::core::has_errors(diags)) {
+        return ringfence::core::kExitInvalid;
+    }
+    bool warnings = std::any_of(diags.begin(), diags.end(),
+                                [](const Diagnostic& d) { return d.severity == ringfence::core::Severity::warning; });
+    return warnings ? ringfence::core::kExitWarnings : ringfence::core::kExitOk;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
@@ -141,10 +142,10 @@ int main(int argc, char** argv) {
             }
             case 'h':
                 std::fputs(kUsage, stdout);
-                return 0;
+                return ringfence::core::kExitOk;
             case 'V':
                 ringfence::core::print_version(kProgram);
-                return 0;
+                return ringfence::core::kExitOk;
             default:
                 return usage_error(ringfence::core::option_error(argv[optind - 1], optopt, kOptString));
         }
@@ -203,7 +204,7 @@ int main(int argc, char** argv) {
         if (!a) {
             std::fprintf(stderr, "ringfence-tcpdmatch: --addr '%s' is not an IPv4 or IPv6 address\n",
                          escape_for_log(*addr).c_str());
-            return 2;
+            return ringfence::core::kExitUsage;
         }
         req.client.address = *a;
         req.client.name = name.value_or("");  // given: never looked up
@@ -217,7 +218,7 @@ int main(int argc, char** argv) {
             }
         }
         report(*policy, req, tcpd::Lookups{});  // no lookups of any kind
-        return 0;
+        return ringfence::core::kExitOk;
     }
 
     tcpd::Lookups lookups{&reverse, &forward, &identity};
@@ -232,7 +233,7 @@ int main(int argc, char** argv) {
             if (as.size() != 1) {
                 std::fprintf(stderr, "ringfence-tcpdmatch: server '%s' must resolve to exactly one address (%zu)\n",
                              escape_for_log(*server_host).c_str(), as.size());
-                return 2;
+                return ringfence::core::kExitUsage;
             }
             req.server.address = as.front();
             req.server.name = *server_host;
@@ -252,18 +253,18 @@ int main(int argc, char** argv) {
         req.client.address = *a;
         req.client.name = "";
         report(*policy, req, lookups);
-        return 0;
+        return ringfence::core::kExitOk;
     }
     if (is_placeholder(client)) {
         req.client.name = client;
         report(*policy, req, lookups);
-        return 0;
+        return ringfence::core::kExitOk;
     }
     std::vector<IpAddress> addrs = forward.resolve(client);
     if (addrs.empty()) {
         std::fprintf(stderr, "ringfence-tcpdmatch: host name %s->address lookup failed\n",
                      escape_for_log(client).c_str());
-        return 2;
+        return ringfence::core::kExitUsage;
     }
     bool first = true;
     for (const IpAddress& a : addrs) {
@@ -276,5 +277,5 @@ int main(int argc, char** argv) {
         r.client.name = tcpd::verified_host_name(a, reverse, forward);
         report(*policy, r, lookups);
     }
-    return 0;
+    return ringfence::core::kExitOk;
 }
