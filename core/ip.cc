@@ -94,11 +94,6 @@ IpAddress IpAddress::from_v4_value(uint32_t v) {
     return from_v4(b);
 }
 
-uint32_t IpAddress::v4_value() const {
-    const uint8_t* b = bytes_.data();
-    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
-
 int v4_mask_prefix(uint32_t mask) {
     int n = 0;
     while (n < 32 && (mask & (0x80000000u >> n)) != 0) {
@@ -167,6 +162,7 @@ std::optional<CidrRange> CidrRange::v4_netmask(const IpAddress& net, uint32_t ma
     CidrRange r(net, 32);
     r.netmask_ = true;
     r.mask_ = mask;
+    r.net_ = net.v4_value();
     r.prefix_ = v4_mask_prefix(mask);
     r.had_host_bits_ = (net.v4_value() & ~mask) != 0;
     return r;
@@ -202,13 +198,13 @@ std::optional<CidrRange> CidrRange::parse(std::string_view text, std::string* er
     return std::nullopt;
 }
 
-bool CidrRange::contains(const IpAddress& candidate) const {
+bool CidrRange::contains_general(const IpAddress& candidate) const {
     IpAddress a = candidate.unmapped();
     if (a.family() != base_.family()) {
         return false;
     }
     if (netmask_) {
-        return (a.v4_value() & mask_) == base_.v4_value();
+        return (a.v4_value() & mask_) == net_;
     }
     int full = prefix_ / 8;
     if (std::memcmp(a.bytes(), base_.bytes(), full) != 0) {
