@@ -8,6 +8,12 @@
 // Evaluation: hosts.allow, then hosts.deny; the first rule whose daemon list
 // and client list both match decides (allow file: grant, deny file: refuse,
 // unless its options end in `allow` or `deny`); no match grants.
+//
+// The four verbs: compile (Policy::compile, hosts_compile.cc with
+// hosts_lines.cc and hosts_options.cc), evaluate (Policy::evaluate through
+// hosts_fast_index.cc; Policy::evaluate_reference in hosts_evaluate.cc),
+// lint (hosts_lint.h) and explain (hosts_explain.h, which also turns a
+// Decision into a core::Decision with its reason).
 #pragma once
 
 #include <cstdint>
