@@ -20,6 +20,7 @@
 #include "core/diagnostic.h"
 #include "core/text.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 
 #ifndef RINGFENCE_SBINDIR
 #define RINGFENCE_SBINDIR "/usr/sbin"
@@ -86,22 +87,9 @@ bool lint_hosts(const Context& ctx, const std::string& daemon) {
                   "; nothing changed. Check them with ringfence-tcpdchk.");
         return false;
     }
-    bool named = false;
-    for (const tcpd::Rule& r : policy->rules()) {
-        if (r.daemons.parts.empty()) {
-            continue;
-        }
-        for (const tcpd::DaemonPattern& p : r.daemons.parts[0]) {
-            if (p.is_port) {
-                continue;
-            }
-            const tcpd::StringPattern& s = p.daemon;
-            if (s.kind == tcpd::StringPattern::Kind::all || core::iequals(s.text, daemon) ||
-                (s.kind == tcpd::StringPattern::Kind::wildcard && tcpd::wildcard_match(s.text, daemon))) {
-                named = true;
-            }
-        }
-    }
+    // The library's daemon-list matcher (EXCEPT and wildcards included);
+    // daemon@host counts, as the rule applies on some server address.
+    bool named = !tcpd::rules_for_daemon(*policy, daemon).empty();
     if (!named) {
         ctx.warning("no rule in hosts.allow or hosts.deny applies to '" + daemon +
                     "': every client will be allowed. For example\n    /etc/hosts.allow:  " + daemon +

@@ -39,22 +39,11 @@ std::optional<int> parse_small_decimal(std::string_view s, int max) {
 
 // Prefix length of a contiguous IPv4 netmask; nullopt if not contiguous.
 std::optional<int> mask_to_prefix(const IpAddress& mask) {
-    int prefix = 0;
-    bool seen_zero = false;
-    for (int i = 0; i < mask.size(); ++i) {
-        for (int bit = 7; bit >= 0; --bit) {
-            bool set = (mask.bytes()[i] >> bit) & 1;
-            if (set && seen_zero) {
-                return std::nullopt;
-            }
-            if (set) {
-                ++prefix;
-            } else {
-                seen_zero = true;
-            }
-        }
+    uint32_t m = mask.v4_value();
+    if (!v4_mask_is_contiguous(m)) {
+        return std::nullopt;
     }
-    return prefix;
+    return v4_mask_prefix(m);
 }
 
 }  // namespace
@@ -99,6 +88,25 @@ IpAddress IpAddress::from_v6(const uint8_t bytes[16]) {
     return a;
 }
 
+IpAddress IpAddress::from_v4_value(uint32_t v) {
+    const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
+                          static_cast<uint8_t>(v)};
+    return from_v4(b);
+}
+
+int v4_mask_prefix(uint32_t mask) {
+    int n = 0;
+    while (n < 32 && (mask & (0x80000000u >> n)) != 0) {
+        ++n;
+    }
+    return n;
+}
+
+bool v4_mask_is_contiguous(uint32_t mask) {
+    int n = v4_mask_prefix(mask);
+    return mask == (n == 0 ? 0 : (0xffffffffu << (32 - n)));
+}
+
 bool IpAddress::is_v4_mapped() const {
     static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     return family_ == Family::v6 && std::memcmp(bytes_.data(), prefix, 12) == 0;
@@ -140,6 +148,26 @@ CidrRange::CidrRange(const IpAddress& base_in, int prefix_in) : base_(base_in), 
     base_ = base.is_v4() ? IpAddress::from_v4(masked) : IpAddress::from_v6(masked);
 }
 
+std::optional<CidrRange> CidrRange::of(const IpAddress& base, int prefix) {
+    if (prefix < 0 || prefix > base.max_prefix()) {
+        return std::nullopt;
+    }
+    return CidrRange(base, prefix);
+}
+
+std::optional<CidrRange> CidrRange::v4_netmask(const IpAddress& net, uint32_t mask) {
+    if (!net.is_v4()) {
+        return std::nullopt;
+    }
+    CidrRange r(net, 32);
+    r.netmask_ = true;
+    r.mask_ = mask;
+    r.net_ = net.v4_value();
+    r.prefix_ = v4_mask_prefix(mask);
+    r.had_host_bits_ = (net.v4_value() & ~mask) != 0;
+    return r;
+}
+
 std::optional<CidrRange> CidrRange::parse(std::string_view text, std::string* error) {
     size_t slash = text.find('/');
     std::string_view addr_text = text.substr(0, slash);
@@ -170,10 +198,13 @@ std::optional<CidrRange> CidrRange::parse(std::string_view text, std::string* er
     return std::nullopt;
 }
 
-bool CidrRange::contains(const IpAddress& candidate) const {
+bool CidrRange::contains_general(const IpAddress& candidate) const {
     IpAddress a = candidate.unmapped();
     if (a.family() != base_.family()) {
         return false;
+    }
+    if (netmask_) {
+        return (a.v4_value() & mask_) == net_;
     }
     int full = prefix_ / 8;
     if (std::memcmp(a.bytes(), base_.bytes(), full) != 0) {
@@ -188,6 +219,9 @@ bool CidrRange::contains(const IpAddress& candidate) const {
 }
 
 std::string CidrRange::to_string() const {
+    if (netmask_) {
+        return base_.to_string() + "/" + IpAddress::from_v4_value(mask_).to_string();
+    }
     return base_.to_string() + "/" + std::to_string(prefix_);
 }
 

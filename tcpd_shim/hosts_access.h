@@ -8,6 +8,12 @@
 // Evaluation: hosts.allow, then hosts.deny; the first rule whose daemon list
 // and client list both match decides (allow file: grant, deny file: refuse,
 // unless its options end in `allow` or `deny`); no match grants.
+//
+// The four verbs: compile (Policy::compile, hosts_compile.cc with
+// hosts_lines.cc and hosts_options.cc), evaluate (Policy::evaluate through
+// hosts_fast_index.cc; Policy::evaluate_reference in hosts_evaluate.cc),
+// lint (hosts_lint.h) and explain (hosts_explain.h, which also turns a
+// Decision into a core::Decision with its reason).
 #pragma once
 
 #include <cstdint>
@@ -120,9 +126,9 @@ struct HostPattern {
     bool also_name = false;          // Kind::string: compare with the host name as well
     std::string netgroup;            // Kind::netgroup
     std::shared_ptr<const HostPatternList> file_patterns;  // Kind::file (empty if missing)
-    uint32_t v4_net = 0, v4_mask = 0;                       // Kind::v4_net, host byte order
-    std::optional<core::IpAddress> v6_net;                  // Kind::v6_net
-    int v6_len = 0;
+    // Kind::v4_net: core's netmask mode (any mask, as libwrap); Kind::v6_net:
+    // a prefix.
+    std::optional<core::CidrRange> net;
 
     // Whether matching may need the host name (and so a DNS lookup).
     bool needs_name() const;
@@ -210,6 +216,14 @@ struct Decision {
     Verdict verdict = Verdict::allow;
     Reason reason = Reason::default_allow;
     const Rule* rule = nullptr;  // null only for default_allow
+    // The patterns of the deciding rule's daemon and client lists (their
+    // first parts, before any EXCEPT) that matched; null for default_allow
+    // and for a list that could not be compiled.
+    const DaemonPattern* daemon = nullptr;
+    const ClientPattern* client = nullptr;
+    // The client's host name if a pattern needed it (given or looked up),
+    // else empty: what a name pattern was compared with.
+    std::string client_name;
 
     // "hosts.allow:3" or "default allow".
     std::string location() const;
@@ -220,6 +234,11 @@ struct Decision {
     }
     // "granted by hosts.allow:3", "refused by hosts.deny:1 (ALL: ALL)", ...
     std::string explanation() const;
+    // Every field the same (the tests compare the two evaluators with it).
+    bool operator==(const Decision& o) const {
+        return verdict == o.verdict && reason == o.reason && rule == o.rule && daemon == o.daemon &&
+               client == o.client && client_name == o.client_name;
+    }
 };
 
 // A hosts file as read from disk: raw bytes, so that line continuations,
@@ -251,7 +270,7 @@ inline constexpr size_t kMaxRequestString = 127;
 inline constexpr size_t kMaxPatternFileTokens = 100000;
 inline constexpr int kMaxPatternFileDepth = 8;
 
-struct FastIndex;  // hosts_access.cc
+struct FastIndex;  // hosts_fast_index.cc
 
 class Policy {
 public:
@@ -273,15 +292,28 @@ public:
     // `lookups`, at most once per name per call, and only when a rule needs
     // the name.
     Decision evaluate(const Request& request, const Lookups& lookups) const;
+    // The same decision, rule by rule without the fast index: what
+    // evaluate() must agree with (the tests compare the two), and what
+    // explain() walks.
+    Decision evaluate_reference(const Request& request, const Lookups& lookups) const;
 
 private:
-    // A compact copy of the rules' common patterns (hosts_access.cc), built
+    // A compact copy of the rules' common patterns (hosts_fast_index.cc), built
     // once by compile(), so that evaluate() skips most rules cheaply.
     std::shared_ptr<const FastIndex> fast_;
     std::vector<Rule> rules_;
     std::vector<std::pair<std::string, core::FileStamp>> inputs_;
     bool valid_ = false;
 };
+
+// "daemon@host" as the compiler reads a daemon pattern, and so as
+// ringfence-tcpdmatch reads its operand: split at the first '@' after the
+// first byte and outside [...]; host is nullopt when there is none.
+struct DaemonAndHost {
+    std::string_view daemon;
+    std::optional<std::string_view> host;
+};
+DaemonAndHost split_daemon_host(std::string_view text);
 
 // True when any input of the policy changed on disk (inode, size, mtime).
 bool policy_is_stale(const Policy& policy);

@@ -52,6 +52,7 @@
 #include "core/name_service.h"
 #include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/name_cache.h"
 #include "tcpd_shim/system_reverse.h"
 
@@ -454,8 +455,10 @@ Check check_connection(int fd, const struct sockaddr_storage& peer, int64_t dead
     Decision d = policy->evaluate(req, lookups);
     std::string client = client_for_log(req, names);
     if (d.verdict == Verdict::deny) {
+        // Why, after the part admins grep for.
         std::string text = "refused connect from " + client + " to " + core::escape_for_log(req.daemon, 100) + " (" +
-                           core::escape_for_log(d.location(), 300) + ")";
+                           core::escape_for_log(d.location(), 300) + "): " +
+                           core::escape_for_log(decision_reason(d, req), 200);
         log_line(severity_of(d, LOG_AUTH | LOG_WARNING), text.c_str());
         if (const std::vector<Option>* options = d.options()) {
             for (const Option& o : *options) {

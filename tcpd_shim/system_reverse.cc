@@ -115,19 +115,7 @@ void LookupThreads::release(State& state) { state.running.fetch_sub(1, std::memo
 
 std::shared_ptr<const ReverseAnswer> LookupThreads::start_reverse(const core::IpAddress& address) {
     sockaddr_storage sa{};
-    socklen_t len = 0;
-    core::IpAddress a = address.unmapped();
-    if (a.is_v4()) {
-        auto* sin = reinterpret_cast<sockaddr_in*>(&sa);
-        sin->sin_family = AF_INET;
-        std::memcpy(&sin->sin_addr, a.bytes(), 4);
-        len = sizeof(sockaddr_in);
-    } else {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&sa);
-        sin6->sin6_family = AF_INET6;
-        std::memcpy(&sin6->sin6_addr, a.bytes(), 16);
-        len = sizeof(sockaddr_in6);
-    }
+    socklen_t len = core::to_sockaddr(address, 0, &sa);
     if (!reserve()) {
         return nullptr;
     }

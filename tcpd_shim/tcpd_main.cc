@@ -37,11 +37,13 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/system_reverse.h"
 
 #ifndef RINGFENCE_REAL_DAEMON_DIR
@@ -340,7 +342,7 @@ std::string run_option(const tcpd::Option& o, const Connection& c) {
         char buf[1];
         (void)recv(0, buf, sizeof buf, MSG_DONTWAIT);  // eat the datagram, or inetd calls us again
     }
-    _exit(0);
+    _exit(ringfence::core::kExitOk);  // a refusal is not an error, as in tcpd
 }
 
 void log_at(int severity, const std::string& msg) { syslog(severity, "%s", msg.c_str()); }
@@ -361,11 +363,11 @@ int main(int argc, char** argv) {
             "runs DAEMON when it is allowed. See ringfence-tcpd(8).\n";
         if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
             std::fputs(kUsage, stdout);
-            return 0;
+            return ringfence::core::kExitOk;
         }
         if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
             ringfence::core::print_version("ringfence-tcpd");
-            return 0;
+            return ringfence::core::kExitOk;
         }
         return ringfence::core::usage_error("ringfence-tcpd",
                                             "run me with argv[0] set to the real daemon (xinetd: flags = "
@@ -461,6 +463,9 @@ int main(int argc, char** argv) {
         std::string why = d.location();
         if (d.reason == tcpd::Decision::Reason::broken_rule && d.rule != nullptr) {
             why += " (error: " + escape_for_log(d.rule->error, 200) + ")";
+        } else {
+            // Why, after the part admins grep for.
+            why += ": " + escape_for_log(tcpd::decision_reason(d, c.request), 200);
         }
         log_at(deny_severity, "refused connect from " + who + " by " + why);
     } else {
@@ -488,5 +493,5 @@ int main(int argc, char** argv) {
     execv(path.c_str(), args.data());
     openlog(base.c_str(), LOG_PID, RINGFENCE_TCPD_FACILITY);
     syslog(LOG_ERR, "error: cannot execute %s: %m", escape_for_log(path, 200).c_str());
-    return 1;
+    return ringfence::core::kExitInvalid;  // 1, as tcpd: the real daemon could not be executed
 }

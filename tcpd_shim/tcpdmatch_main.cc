@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/system_reverse.h"
 
 namespace {
@@ -39,7 +41,8 @@ bool is_placeholder(const std::string& s) {
 }
 
 void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lookups& lookups) {
-    tcpd::Decision d = policy.evaluate(req, lookups);
+    tcpd::Explanation e = tcpd::explain(policy, req, lookups);
+    const tcpd::Decision& d = e.decision;
     const tcpd::Endpoint& c = req.client;
     if (c.name && !c.name->empty() && *c.name != tcpd::kUnknown) {
         std::printf("client:   hostname %s\n", escape_for_log(*c.name, 200).c_str());
@@ -71,6 +74,9 @@ void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lo
             std::string v = o.value.empty() ? "" : " " + o.value;
             std::printf("option:   %s%s\n", tcpd::option_name(o.kind), escape_for_log(v, 300).c_str());
         }
+    }
+    if (d.reason != tcpd::Decision::Reason::broken_rule) {  // the error line says why
+        std::printf("reason:   %s\n", escape_for_log(tcpd::decision_reason(d, req), 300).c_str());
     }
     std::printf("access:   %s\n", d.verdict == tcpd::Verdict::allow ? "granted" : "denied");
 }
@@ -136,10 +142,10 @@ int main(int argc, char** argv) {
             }
             case 'h':
                 std::fputs(kUsage, stdout);
-                return 0;
+                return ringfence::core::kExitOk;
             case 'V':
                 ringfence::core::print_version(kProgram);
-                return 0;
+                return ringfence::core::kExitOk;
             default:
                 return usage_error(ringfence::core::option_error(argv[optind - 1], optopt, kOptString));
         }
@@ -160,11 +166,11 @@ int main(int argc, char** argv) {
                                            : "too many arguments: expected daemon[@host] [user@]host");
     }
 
-    std::string daemon = argv[optind];
+    tcpd::DaemonAndHost operand = tcpd::split_daemon_host(argv[optind]);
+    std::string daemon(operand.daemon);
     std::optional<std::string> server_host;
-    if (size_t at = daemon.find('@'); at != std::string::npos) {
-        server_host = daemon.substr(at + 1);
-        daemon.resize(at);
+    if (operand.host) {
+        server_host = std::string(*operand.host);
     }
     if (daemon.empty() || (server_host && server_host->empty())) {
         return usage_error("'" + escape_for_log(argv[optind]) + "' is not daemon[@host]: a part is empty");
@@ -198,7 +204,7 @@ int main(int argc, char** argv) {
         if (!a) {
             std::fprintf(stderr, "ringfence-tcpdmatch: --addr '%s' is not an IPv4 or IPv6 address\n",
                          escape_for_log(*addr).c_str());
-            return 2;
+            return ringfence::core::kExitUsage;
         }
         req.client.address = *a;
         req.client.name = name.value_or("");  // given: never looked up
@@ -212,7 +218,7 @@ int main(int argc, char** argv) {
             }
         }
         report(*policy, req, tcpd::Lookups{});  // no lookups of any kind
-        return 0;
+        return ringfence::core::kExitOk;
     }
 
     tcpd::Lookups lookups{&reverse, &forward, &identity};
@@ -227,7 +233,7 @@ int main(int argc, char** argv) {
             if (as.size() != 1) {
                 std::fprintf(stderr, "ringfence-tcpdmatch: server '%s' must resolve to exactly one address (%zu)\n",
                              escape_for_log(*server_host).c_str(), as.size());
-                return 2;
+                return ringfence::core::kExitUsage;
             }
             req.server.address = as.front();
             req.server.name = *server_host;
@@ -247,18 +253,18 @@ int main(int argc, char** argv) {
         req.client.address = *a;
         req.client.name = "";
         report(*policy, req, lookups);
-        return 0;
+        return ringfence::core::kExitOk;
     }
     if (is_placeholder(client)) {
         req.client.name = client;
         report(*policy, req, lookups);
-        return 0;
+        return ringfence::core::kExitOk;
     }
     std::vector<IpAddress> addrs = forward.resolve(client);
     if (addrs.empty()) {
         std::fprintf(stderr, "ringfence-tcpdmatch: host name %s->address lookup failed\n",
                      escape_for_log(client).c_str());
-        return 2;
+        return ringfence::core::kExitUsage;
     }
     bool first = true;
     for (const IpAddress& a : addrs) {
@@ -271,5 +277,5 @@ int main(int argc, char** argv) {
         r.client.name = tcpd::verified_host_name(a, reverse, forward);
         report(*policy, r, lookups);
     }
-    return 0;
+    return ringfence::core::kExitOk;
 }

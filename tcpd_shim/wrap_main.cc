@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/exit_status.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
@@ -24,6 +25,10 @@
 namespace ringfence::tcpd::wrap {
 
 namespace {
+
+// The shell's statuses for a program that is not there or cannot run.
+constexpr int kExitCannotExecute = 126;
+constexpr int kExitNotFound = 127;
 
 constexpr const char* kShimName = "libringfence-preload.so";
 
@@ -113,23 +118,23 @@ int parse_args(int argc, char** argv, Args* a) {
         }
         if (arg == "-h" || arg == "--help") {
             usage(stdout);
-            return 0;
+            return core::kExitOk;
         }
         if (arg == "--version") {
             core::print_version(kProgram);
-            return 0;
+            return core::kExitOk;
         }
         if (arg.compare(0, 6, "--name") == 0) {
             if (!value("--name", &a->name)) {
-                return 2;
+                return core::kExitUsage;
             }
         } else if (arg.compare(0, 7, "--allow") == 0) {
             if (!value("--allow", &a->allow)) {
-                return 2;
+                return core::kExitUsage;
             }
         } else if (arg.compare(0, 6, "--deny") == 0) {
             if (!value("--deny", &a->deny)) {
-                return 2;
+                return core::kExitUsage;
             }
         } else if (!arg.empty() && arg[0] == '-') {
             return usage_error("unrecognized option '" + core::escape_for_log(arg) + "'");
@@ -149,7 +154,7 @@ int parse_args(int argc, char** argv, Args* a) {
     }
     if (a->allow.empty() || a->deny.empty()) {
         std::fprintf(stderr, "ringfence-wrap: --allow and --deny need a file name\n");
-        return 2;
+        return core::kExitUsage;
     }
     return -1;
 }
@@ -170,17 +175,17 @@ int run(int argc, char** argv) {
     }
     if (!policy || !policy->valid() || core::has_errors(diags)) {
         std::fprintf(stderr, "ringfence-wrap: the policy has errors; not starting %s\n", a.program[0]);
-        return 1;
+        return core::kExitInvalid;
     }
 
     std::string shim = find_shim();
     if (access(shim.c_str(), R_OK) != 0) {
         std::fprintf(stderr, "ringfence-wrap: cannot read %s: %s\n", shim.c_str(), strerror(errno));
-        return 1;
+        return core::kExitInvalid;
     }
     if (shim.find_first_of(" :") != std::string::npos) {
         std::fprintf(stderr, "ringfence-wrap: %s: LD_PRELOAD cannot hold a path with ' ' or ':'\n", shim.c_str());
-        return 1;
+        return core::kExitInvalid;
     }
     std::string preload = shim;
     const char* old = getenv("LD_PRELOAD");
@@ -192,13 +197,13 @@ int run(int argc, char** argv) {
         setenv("RINGFENCE_HOSTS_ALLOW", a.allow.c_str(), 1) != 0 ||
         setenv("RINGFENCE_HOSTS_DENY", a.deny.c_str(), 1) != 0) {
         std::fprintf(stderr, "ringfence-wrap: setenv: %s\n", strerror(errno));
-        return 1;
+        return core::kExitInvalid;
     }
     std::fflush(nullptr);
     execvp(a.program[0], a.program.data());
     int err = errno;
     std::fprintf(stderr, "ringfence-wrap: cannot run %s: %s\n", a.program[0], strerror(err));
-    return err == ENOENT ? 127 : 126;
+    return err == ENOENT ? kExitNotFound : kExitCannotExecute;
 }
 
 }  // namespace
@@ -213,5 +218,5 @@ int main(int argc, char** argv) {
     } catch (...) {
         std::fprintf(stderr, "ringfence-wrap: internal error\n");
     }
-    return 1;
+    return ringfence::core::kExitInvalid;
 }

@@ -2,13 +2,18 @@
 // Fuzz target: the hosts_access compiler and evaluator. The input is
 // hosts.allow and hosts.deny separated by a NUL byte; pattern files are
 // never read. Evaluates fixed requests against fake lookups, then renders
-// every diagnostic.
+// every diagnostic, explains and lints; aborts when the fast index, the
+// reference evaluator and explain() disagree.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
+#include "tcpd_shim/hosts_lint.h"
 
 namespace {
 
@@ -67,6 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& d : diags) {
         (void)d.full();
     }
+    for (const auto& d : tcpd::lint(*policy, tcpd::hosts_file_from_text("hosts.allow", allow),
+                                    tcpd::hosts_file_from_text("hosts.deny", deny), tcpd::LintOptions())) {
+        (void)d.full();
+    }
     FakeReverse reverse;
     FakeDns dns;
     FakeIdentity identity;
@@ -80,7 +89,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             req.server.address = core::IpAddress::parse("10.0.0.1");
             req.client.address = core::IpAddress::parse(c);
             req.user = std::string("root");
-            (void)policy->evaluate(req, lookups).explanation();
+            tcpd::Decision fast = policy->evaluate(req, lookups);
+            tcpd::Decision reference = policy->evaluate_reference(req, lookups);
+            if (!(fast == reference)) {
+                std::fprintf(stderr, "fast index: %s\nreference: %s\n", fast.explanation().c_str(),
+                             reference.explanation().c_str());
+                std::abort();  // the two evaluators must agree on every decision
+            }
+            tcpd::Explanation e = tcpd::explain(*policy, req, lookups);
+            if (!(e.decision == reference)) {
+                std::fprintf(stderr, "explain: %s\nreference: %s\n", e.decision.explanation().c_str(),
+                             reference.explanation().c_str());
+                std::abort();
+            }
+            (void)tcpd::to_core_decision(fast, req).summary();
         }
     }
     return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Unit tests for core/ip: address parsing, CIDR parsing, containment at the
-// boundaries (/0 /1 /31 /32 /127 /128), dotted masks and v4-mapped handling.
+// boundaries (/0 /1 /31 /32 /127 /128), dotted masks, v4-mapped handling and
+// the net/mask mode of hosts_access.
 #include <string>
 
 #include "core/ip.h"
@@ -363,6 +364,40 @@ void cidr_host(void**) {
     CHECK(!h4.had_host_bits() && !h6.had_host_bits(), "host ranges have no host bits");
 }
 
+// libwrap's net/mask mode: any netmask, the net kept as written.
+void cidr_v4_netmask(void**) {
+    using ringfence::core::v4_mask_is_contiguous;
+    using ringfence::core::v4_mask_prefix;
+    CHECK_INT(v4_mask_prefix(0), 0, "/0");
+    CHECK_INT(v4_mask_prefix(0xff000000u), 8, "/8");
+    CHECK_INT(v4_mask_prefix(0xffffffffu), 32, "/32");
+    CHECK_INT(v4_mask_prefix(0xff00ff00u), 8, "leading ones of 255.0.255.0");
+    CHECK(v4_mask_is_contiguous(0) && v4_mask_is_contiguous(0xfffffffeu) && v4_mask_is_contiguous(0xffffffffu),
+          "contiguous masks");
+    CHECK(!v4_mask_is_contiguous(0xff00ff00u) && !v4_mask_is_contiguous(0x7fffffffu), "non-contiguous masks");
+    CHECK_STR(IpAddress::from_v4_value(0x0a010203u).to_string(), "10.1.2.3", "from_v4_value");
+    CHECK_INT(static_cast<long>(ip("10.1.2.3").v4_value()), 0x0a010203L, "v4_value");
+
+    auto odd = CidrRange::v4_netmask(ip("10.0.5.0"), 0xff00ff00u);
+    CHECK(odd && odd->is_netmask() && !odd->had_host_bits(), "10.0.5.0/255.0.255.0");
+    CHECK(odd->contains(ip("10.9.5.77")) && odd->contains(ip("::ffff:10.200.5.1")), "masked bytes are free");
+    CHECK(!odd->contains(ip("10.9.6.77")) && !odd->contains(ip("11.9.5.77")), "kept bytes must agree");
+    CHECK(!odd->contains(ip("2001:db8::1")), "IPv6 never");
+    CHECK_STR(odd->to_string(), "10.0.5.0/255.0.255.0", "written with its mask");
+
+    auto slash8 = CidrRange::v4_netmask(ip("10.0.0.0"), 0xff000000u);
+    CHECK(slash8->contains(ip("10.255.255.255")) && !slash8->contains(ip("11.0.0.0")), "/8 boundaries");
+    CHECK_INT(slash8->prefix_len(), 8, "prefix of a contiguous mask");
+    auto hostbits = CidrRange::v4_netmask(ip("10.1.2.3"), 0xff000000u);
+    CHECK(hostbits->had_host_bits() && !hostbits->contains(ip("10.1.2.3")),
+          "host bits: kept as written, so nothing matches (as libwrap)");
+    CHECK(!CidrRange::v4_netmask(ip("2001:db8::"), 0xff000000u), "IPv6 net refused");
+
+    CHECK(!CidrRange::of(ip("10.0.0.0"), 33) && !CidrRange::of(ip("10.0.0.0"), -1), "of(): bad prefix");
+    auto v6 = CidrRange::of(ip("2001:db8::1"), 32);
+    CHECK(v6 && v6->had_host_bits() && v6->contains(ip("2001:db8:ffff::9")), "of(): host bits masked");
+}
+
 }  // namespace
 
 int main() {
@@ -371,7 +406,7 @@ int main() {
         cmocka_unit_test(v4_mapped),          cmocka_unit_test(from_bytes),
         cmocka_unit_test(cidr_parse_valid),   cmocka_unit_test(cidr_parse_invalid),
         cmocka_unit_test(dotted_masks_contiguous), cmocka_unit_test(cidr_contains),
-        cmocka_unit_test(cidr_host),
+        cmocka_unit_test(cidr_host),          cmocka_unit_test(cidr_v4_netmask),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("ip", tests, nullptr, nullptr);

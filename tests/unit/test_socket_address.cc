@@ -45,6 +45,27 @@ void ipv6(void**) {
     }
 }
 
+// IpAddress to sockaddr and back; v4-mapped addresses become AF_INET.
+void round_trip(void**) {
+    struct {
+        const char* text;
+        int family;
+        const char* back;
+    } rows[] = {{"192.0.2.7", AF_INET, "192.0.2.7"},
+                {"2001:db8::1", AF_INET6, "2001:db8::1"},
+                {"::ffff:192.0.2.7", AF_INET, "192.0.2.7"}};
+    for (const auto& r : rows) {
+        sockaddr_storage ss;
+        unsigned len = ringfence::core::to_sockaddr(*ringfence::core::IpAddress::parse(r.text), 443, &ss);
+        CHECK_INT(ss.ss_family, r.family, r.text);
+        CHECK_INT(static_cast<long>(len), r.family == AF_INET ? static_cast<long>(sizeof(sockaddr_in))
+                                                              : static_cast<long>(sizeof(sockaddr_in6)),
+                  r.text);
+        CHECK_STR(address_of(as_sa(ss))->to_string(), r.back, r.text);
+        CHECK_INT(port_of(as_sa(ss)).value_or(0), 443, r.text);
+    }
+}
+
 void other_family(void**) {
     sockaddr_storage ss{};
     auto* un = reinterpret_cast<sockaddr_un*>(&ss);
@@ -61,6 +82,7 @@ int main() {
         cmocka_unit_test(ipv4),
         cmocka_unit_test(ipv6),
         cmocka_unit_test(other_family),
+        cmocka_unit_test(round_trip),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("socket_address", tests, nullptr, nullptr);

@@ -326,6 +326,8 @@ def test_blocking(args, work, sink):
         want = "refused connect from 127.0.0.3 to shimtest (%s:1)" % pd
         hits = [m for m in msgs if want in m]
         check(len(hits) == 6, "one syslog line per refusal (%d): %s" % (len(hits), hits[:1]))
+        why = want + ": client 127.0.0.3 matches ALL; daemon shimtest matches ALL"
+        check(all(m.endswith(why) for m in hits), "the refusal says why after the location: %s" % hits[:1])
         check(hits and hits[0].startswith("<%d>" % (4 * 8 + 4)) and "ringfence-wrap[%d]: " % d.proc.pid in hits[0],
               "syslog line is auth.warning from ringfence-wrap[PID]")
 
@@ -653,6 +655,15 @@ def _test_names(args, work, sink, counter):
         ]
         for text, what in expect:
             check(len(log_hits(msgs, text)) == 1, "%s: logged \"%s\"" % (what, text))
+        # Refusals say why after the location, with the name that matched.
+        reasons = [
+            ("(%s:1): name bad.evil.example ends in .evil.example; daemon shimtest matches ALL" % pd, "127.0.0.3"),
+            ("(%s:2): name paranoid is PARANOID; daemon shimtest matches ALL" % pd, "127.0.0.6"),
+            ("(%s:3): name unknown is UNKNOWN; daemon shimtest matches ALL" % pd, "127.0.0.4"),
+            ("(%s:4): client 127.0.0.5 matches ALL; daemon shimtest matches ALL" % pd, "127.0.0.5"),
+        ]
+        for text, who in reasons:
+            check(len([m for m in msgs if m.endswith(text)]) == 1, "%s: the refusal says why: \"%s\"" % (who, text))
         check(served(d, "127.0.0.3") == 0 and served(d, "127.0.0.5") == 0,
               "the daemon never saw the refused clients")
 

@@ -303,6 +303,10 @@ bool libwrap_decide(const Req& q) {
     return hosts_access(&ri) != 0;
 }
 
+// Decisions where Policy::evaluate() (the fast index) and
+// Policy::evaluate_reference() differ in verdict, reason or deciding rule.
+long g_index_disagreements = 0;
+
 tcpd::Decision ours_decide(const tcpd::Policy& policy, const Req& q) {
     tcpd::Request r;
     r.daemon = q.daemon;
@@ -314,7 +318,14 @@ tcpd::Decision ours_decide(const tcpd::Policy& policy, const Req& q) {
     }
     r.server.name = q.server_name;
     tcpd::Lookups none;
-    return policy.evaluate(r, none);
+    tcpd::Decision fast = policy.evaluate(r, none);
+    tcpd::Decision reference = policy.evaluate_reference(r, none);
+    if (!(fast == reference)) {
+        ++g_index_disagreements;
+        std::printf("INDEX DISAGREES: the fast index says '%s', the reference evaluator '%s'\n",
+                    fast.explanation().c_str(), reference.explanation().c_str());
+    }
+    return fast;
 }
 
 std::string show(const std::string& s) {
@@ -446,13 +457,18 @@ int main(int argc, char** argv) {
     ::unlink(allow_path.c_str());
     ::unlink(deny_path.c_str());
     ::rmdir(dir.c_str());
+    if (g_index_disagreements != 0) {
+        std::printf("%ld decisions where the fast index and the reference evaluator DISAGREE (seed %llu)\n",
+                    g_index_disagreements, seed);
+        return 1;
+    }
     if (disagreements != 0) {
         std::printf("%ld files, %ld decisions, %ld DISAGREE (seed %llu)\n", files, decisions, disagreements, seed);
         return 1;
     }
     std::printf("%ld files, %ld decisions, all agree (%d hosts.allow/hosts.deny pairs, %ld pairs rejected by our "
                 "compiler where we were never more permissive, %ld decisions on accepted pairs identical, "
-                "%ld granted by libwrap; seed %llu)\n",
+                "%ld granted by libwrap; fast index and reference evaluator identical on every decision; seed %llu)\n",
                 files, decisions, pairs, invalid_pairs, valid_decisions, granted, seed);
     return 0;
 }

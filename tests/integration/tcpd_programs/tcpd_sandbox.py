@@ -309,6 +309,11 @@ service udp-svc
         check(len(r3) == 1 and r3[0].startswith("<28>"), "refusal of 127.0.0.3 logged at daemon.warning: %r" % r3)
         r4 = one("refused connect from 127.0.0.4 (127.0.0.4) by /etc/hosts.deny:1")
         check(len(r4) == 1, "refusal of 127.0.0.4 logged once: %r" % r4)
+        # After the location, why: the client and daemon patterns that matched.
+        check(r3 and r3[0].endswith("by /etc/hosts.deny:2: client 127.0.0.3 matches ALL; daemon echo-svc is echo-svc"),
+              "refusal of 127.0.0.3 says why: %r" % r3)
+        check(r4 and r4[0].endswith("by /etc/hosts.deny:1: 127.0.0.4 is 127.0.0.4; daemon echo-svc is echo-svc"),
+              "refusal of 127.0.0.4 says why: %r" % r4)
         r6 = one("refused connect from 127.0.0.6 (127.0.0.6) by /etc/hosts.allow:3: option 'user' failed")
         check(len(r6) == 1, "refusal of 127.0.0.6 names the failed option: %r" % r6)
         t5 = one("twist 127.0.0.5 (127.0.0.5) to /bin/echo twisted 127.0.0.5 echo-svc")

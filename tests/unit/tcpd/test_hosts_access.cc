@@ -15,6 +15,8 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
+#include "tcpd_shim/hosts_explain.h"
+#include "tcpd_shim/hosts_lint.h"
 
 namespace tcpd = ringfence::tcpd;
 using ringfence::core::Diagnostics;
@@ -142,6 +144,68 @@ tcpd::Request request(const std::string& daemon, const std::string& addr, const 
         r.user = user;
     }
     return r;
+}
+
+// ---------------------------------------------------------------------------
+// Both evaluators
+
+// Answers each question once and replays it, so that the two evaluations of
+// one request see the same answers and the fakes count the lookups of one.
+class MemoReverse final : public tcpd::ReverseNameService {
+public:
+    explicit MemoReverse(tcpd::ReverseNameService* real) : real_(real) {}
+    std::optional<std::string> reverse(const IpAddress& a) override {
+        auto it = memo_.find(a.to_string());
+        if (it == memo_.end()) {
+            it = memo_.emplace(a.to_string(), real_->reverse(a)).first;
+        }
+        return it->second;
+    }
+
+private:
+    tcpd::ReverseNameService* real_;
+    std::map<std::string, std::optional<std::string>> memo_;
+};
+
+class MemoForward final : public ringfence::core::NameService {
+public:
+    explicit MemoForward(ringfence::core::NameService* real) : real_(real) {}
+    std::vector<IpAddress> resolve(const std::string& host) override {
+        auto it = memo_.find(host);
+        if (it == memo_.end()) {
+            it = memo_.emplace(host, real_->resolve(host)).first;
+        }
+        return it->second;
+    }
+
+private:
+    ringfence::core::NameService* real_;
+    std::map<std::string, std::vector<IpAddress>> memo_;
+};
+
+// Every decision of these tests goes through both Policy::evaluate() (the
+// fast index) and Policy::evaluate_reference(), which must agree on the
+// verdict, the reason, the deciding rule and patterns; so must explain().
+Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Lookups& lk) {
+    std::optional<MemoReverse> rev;
+    std::optional<MemoForward> fwd;
+    tcpd::Lookups memo = lk;
+    if (lk.reverse != nullptr) {
+        memo.reverse = &rev.emplace(lk.reverse);
+    }
+    if (lk.forward != nullptr) {
+        memo.forward = &fwd.emplace(lk.forward);
+    }
+    Decision fast = p.evaluate(r, memo);
+    Decision reference = p.evaluate_reference(r, memo);
+    CHECK(fast == reference,
+          "the fast index says '" + fast.explanation() + "', the reference evaluator '" +
+              reference.explanation() + "'");
+    Decision explained = tcpd::explain(p, r, memo).decision;
+    CHECK(explained == reference,
+          "explain() says '" + explained.explanation() + "', the reference evaluator '" +
+              reference.explanation() + "'");
+    return fast;
 }
 
 // ---------------------------------------------------------------------------
@@ -334,7 +398,7 @@ void test_decision_table(void**) {
         auto p = compile(r.allow, r.deny, &diags);
         CHECK(p->valid(), row + " diags: " + join(diags));
         tcpd::Lookups none;
-        Decision d = p->evaluate(request(r.daemon, r.addr, r.name, r.user), none);
+        Decision d = evaluate(*p, request(r.daemon, r.addr, r.name, r.user), none);
         CHECK_INT(static_cast<int>(d.verdict), static_cast<int>(r.verdict), row + " -> " + d.explanation());
         CHECK_STR(d.location(), r.where, row);
     }
@@ -349,22 +413,22 @@ void test_netgroup_and_server(void**) {
     auto p = compile("sshd: @admins\nvsftpd@vmhost.example.com: ALL\nportmap@192.168.1.0/24: ALL\n22: ALL\n",
                      "ALL: ALL\n", &diags);
     CHECK(p->valid(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
     CHECK_STR(id.last_domain, "nisdom", "NIS domain passed");
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
           "no identity: netgroups never match");
     tcpd::Request r = request("vsftpd", "10.0.0.1", "-");
     r.server.name = "VMHOST.example.com";
-    CHECK(p->evaluate(r, lk).verdict == A, "daemon@host on the server name");
+    CHECK(evaluate(*p, r, lk).verdict == A, "daemon@host on the server name");
     r = request("portmap", "10.0.0.1", "-");
     r.server.address = IpAddress::parse("192.168.1.1");
-    CHECK(p->evaluate(r, lk).verdict == A, "daemon@net/mask on the server address");
+    CHECK(evaluate(*p, r, lk).verdict == A, "daemon@net/mask on the server address");
     r = request("telnetd", "10.0.0.1", "-");
     r.server_port = 22;
-    CHECK(p->evaluate(r, lk).verdict == A, "port pattern");
+    CHECK(evaluate(*p, r, lk).verdict == A, "port pattern");
     r.server_port = 23;
-    CHECK(p->evaluate(r, lk).verdict == D, "other port");
+    CHECK(evaluate(*p, r, lk).verdict == D, "other port");
 }
 
 // ---------------------------------------------------------------------------
@@ -429,7 +493,7 @@ void test_malformed(void**) {
         CHECK_STR(first->file + ":" + std::to_string(first->line) + ":" + std::to_string(first->column), r.where,
                   row + " " + first->message);
         // Even in hosts.allow, with nothing in hosts.deny, a broken rule denies.
-        Decision d = p->evaluate(request(r.daemon, r.addr, "-"), tcpd::Lookups());
+        Decision d = evaluate(*p, request(r.daemon, r.addr, "-"), tcpd::Lookups());
         CHECK(d.verdict == D, row + " -> " + d.explanation());
         CHECK(d.reason == Decision::Reason::broken_rule, row);
         CHECK(d.options() == nullptr, row);
@@ -440,12 +504,12 @@ void test_broken_rule_scope(void**) {
     Diagnostics diags;
     // Lists fine, option broken: denies only what the rule matches (libwrap).
     auto p = compile("sshd: 10.0.0.1: frob\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "other client");
-    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "other client");
+    CHECK(evaluate(*p, request("vsftpd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "other daemon");
     // Client list broken: denies every client of the daemons it names.
     p = compile("sshd: 10.0.0.1/40\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == D, "same daemon");
-    CHECK(p->evaluate(request("vsftpd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == A, "other daemon");
+    CHECK(evaluate(*p, request("sshd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == D, "same daemon");
+    CHECK(evaluate(*p, request("vsftpd", "10.9.9.9", "-"), tcpd::Lookups()).verdict == A, "other daemon");
     // Too long a rule ends the file: the rules after it are never read.
     std::string longline = "sshd: " + std::string(2100, 'x') + "\nvsftpd: ALL: deny\n";
     diags.clear();
@@ -458,7 +522,7 @@ void test_broken_rule_scope(void**) {
     diags.clear();
     p = compile(fits, "ALL: ALL\n", &diags);
     CHECK(p->valid(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "2046 bytes");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "2046 bytes");
     std::string too_long = "sshd: 10.0.0.1" + std::string(2047 - 14, ' ') + "\n";
     diags.clear();
     p = compile(too_long, "", &diags);
@@ -472,15 +536,15 @@ void test_broken_rule_scope(void**) {
     diags.clear();
     p = tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", "sshd: 10.0.0.1\n"), deny, fake_files(),
                               &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
     // Missing files are empty.
     tcpd::HostsFile missing;
     missing.path = "hosts.deny";
     diags.clear();
     p = tcpd::Policy::compile(missing, missing, fake_files(), &diags);
     CHECK(p->valid() && diags.empty(), join(diags));
-    CHECK(p->evaluate(request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
 }
 
 // ---------------------------------------------------------------------------
@@ -493,7 +557,7 @@ void test_options_parsed(void**) {
         "rfc931 3: keepalive: user nobody.nogroup: banners /etc/banners: spawn (echo %a) &: allow\n",
         "", &diags);
     CHECK(p->valid(), join(diags));
-    Decision d = p->evaluate(request("sshd", "10.0.0.1", "-"), tcpd::Lookups());
+    Decision d = evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups());
     CHECK(d.reason == Decision::Reason::allow_option, d.explanation());
     const auto* o = d.options();
     CHECK(o != nullptr && o->size() == 11, "option count");
@@ -532,15 +596,15 @@ void test_lazy_lookups(void**) {
     Diagnostics diags;
 
     auto p = compile("sshd: 10.0.0.0/8, 10.0.0.1, 10., ALL\n", "ALL: ALL\n", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
-    CHECK(p->evaluate(request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
+    CHECK(evaluate(*p, request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
     CHECK_INT(rev.calls + fwd.calls, 0, "numeric patterns and ALL never look up");
 
     p = compile("sshd: 192.168.0.0/16 .example.com LOCAL UNKNOWN KNOWN\nvsftpd: ALL\n", "", &diags);
-    CHECK(p->evaluate(request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
     CHECK_INT(rev.calls, 1, "one reverse lookup");
     CHECK_INT(fwd.calls, 1, "one forward lookup");
-    CHECK(p->evaluate(request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
+    CHECK(evaluate(*p, request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
     CHECK_INT(rev.calls, 1, "no lookup when the daemon does not match");
 
     // PARANOID: the reverse name must resolve back to the address.
@@ -571,8 +635,98 @@ void test_lazy_lookups(void**) {
     r3.ptr["10.0.0.9"] = "liar.example.com";
     f3.a["liar.example.com"] = {"10.0.0.1"};
     tcpd::Lookups lk3{&r3, &f3, nullptr};
-    CHECK(p->evaluate(request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
-    CHECK(p->evaluate(request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
+    CHECK(evaluate(*p, request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
+}
+
+
+// ---------------------------------------------------------------------------
+// Explain, reasons, lint
+
+void test_explain_trace(void**) {
+    Diagnostics diags;
+    auto p = compile("sshd: 10.0.0.0/8 EXCEPT 10.1.0.0/16\nvsftpd: ALL\n", "ALL: ALL\n", &diags);
+    CHECK(p->valid(), join(diags));
+    tcpd::Request r = request("sshd", "10.1.2.3", "-");
+    tcpd::Explanation e = tcpd::explain(*p, r, tcpd::Lookups());
+    CHECK_INT(static_cast<int>(e.rules.size()), 3, "every rule up to the deciding one");
+    const tcpd::RuleTrace& first = e.rules[0];
+    CHECK(first.daemons.matched && first.clients.evaluated && !first.clients.matched, "EXCEPT took it out");
+    CHECK_INT(static_cast<int>(first.clients.tokens.size()), 2, "both client tokens");
+    CHECK_STR(first.clients.tokens[0].why, "10.1.2.3 is in 10.0.0.0/8", "token 1");
+    CHECK_STR(first.clients.tokens[1].why, "10.1.2.3 is in 10.1.0.0/16", "token 2 (the exception)");
+    CHECK_INT(static_cast<int>(first.clients.tokens[1].part), 1, "after EXCEPT");
+    const tcpd::RuleTrace& second = e.rules[1];
+    CHECK(!second.daemons.matched && !second.clients.evaluated, "vsftpd rule: daemon list fails");
+    CHECK_STR(second.daemons.tokens[0].why, "daemon sshd is not vsftpd", "daemon token");
+    CHECK(e.decision.rule == &p->rules()[2] && e.decision.verdict == D, "hosts.deny:1 decides");
+    CHECK_STR(tcpd::decision_reason(e.decision, r), "client 10.1.2.3 matches ALL; daemon sshd matches ALL",
+              "reason of the catch-all");
+
+    // Reasons in the words of core::Decision.
+    tcpd::Request q = request("sshd", "10.1.2.3", "-");
+    tcpd::Lookups none;
+    p = compile("", "sshd: 10.0.0.0/8\n", &diags);
+    ringfence::core::Decision cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK_STR(cd.summary(), "denied by hosts.deny:1 (sshd: 10.0.0.0/8): 10.1.2.3 is in 10.0.0.0/8; daemon sshd is sshd",
+              "core decision");
+    p = compile("ALL EXCEPT vsftpd: .example.com\n", "ALL: ALL\n", &diags);
+    tcpd::Request n = request("sshd", "10.1.2.3", "gw.example.com");
+    cd = tcpd::to_core_decision(evaluate(*p, n, none), n);
+    CHECK_STR(cd.reason, "name gw.example.com ends in .example.com; daemon sshd matched ALL EXCEPT vsftpd",
+              "name pattern, daemon list with EXCEPT");
+    p = compile("", "sshd: 10.0.0.0/8 : banners /x : deny\n", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK(unit::contains(cd.reason, "the rule ends in the option 'deny'"), cd.reason);
+    p = compile("", "", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK_STR(cd.summary(), "allowed by default (default allow): no rule matched daemon sshd and client 10.1.2.3",
+              "default");
+    p = compile("", "sshd: 10.0.0.0/33\n", &diags);
+    cd = tcpd::to_core_decision(evaluate(*p, q, none), q);
+    CHECK(cd.verdict == ringfence::core::Verdict::deny && unit::contains(cd.reason, "the rule has an error: "),
+          cd.reason);
+}
+
+void test_daemon_queries(void**) {
+    Diagnostics diags;
+    auto p = compile("ALL EXCEPT vmware-hostd: 10.0.0.1\nvmware-*@10.0.0.0/8: ALL\n22: ALL\n", "", &diags);
+    CHECK(p->valid(), join(diags));
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "vmware-hostd").size()), 1,
+              "EXCEPT excludes, daemon@host counts");
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "sshd").size()), 1, "ALL EXCEPT names sshd");
+    CHECK_INT(static_cast<int>(tcpd::rules_for_daemon(*p, "22").size()), 1, "a port is not a name");
+    struct {
+        const char* text;
+        const char* daemon;
+        const char* host;
+    } splits[] = {{"sshd", "sshd", nullptr},          {"sshd@10.0.0.1", "sshd", "10.0.0.1"},
+                  {"sshd@[::1]", "sshd", "[::1]"},    {"@sshd", "@sshd", nullptr},
+                  {"a@b@c", "a", "b@c"},              {"sshd@", "sshd", ""}};
+    for (const auto& c : splits) {
+        tcpd::DaemonAndHost s = tcpd::split_daemon_host(c.text);
+        CHECK_STR(std::string(s.daemon), c.daemon, c.text);
+        CHECK(s.host.has_value() == (c.host != nullptr) && (!s.host || *s.host == c.host), c.text);
+    }
+}
+
+void test_lint(void**) {
+    Diagnostics diags;
+    auto allow = tcpd::hosts_file_from_text("hosts.allow", "sshd: ALL: user nobody\nsshd: 10.1.\n");
+    auto deny = tcpd::hosts_file_from_text("hosts.deny", "ALL: ALL\nsshd: ALL\n");
+    auto p = tcpd::Policy::compile(allow, deny, fake_files(), &diags);
+    FakeIdentity id;
+    tcpd::LintOptions o;
+    o.identity = &id;
+    o.implicit_allow = true;
+    Diagnostics w = tcpd::lint(*p, allow, deny, o);
+    std::string all = join(w);
+    CHECK(unit::contains(all, "hosts.allow:1:12: warning: user 'nobody' does not exist"), all);
+    CHECK(unit::contains(all, "hosts.allow:2:12: warning: implicit \"allow\" at end of rule"), all);
+    CHECK(unit::contains(all, "hosts.deny:2:1: warning: this rule is never reached: hosts.deny:1 matches"), all);
+    o.identity = nullptr;
+    all = join(tcpd::lint(*p, allow, deny, o));
+    CHECK(!unit::contains(all, "nobody"), "no identity: user options not checked");
 }
 
 }  // namespace
@@ -586,6 +740,9 @@ int main() {
         cmocka_unit_test(test_broken_rule_scope),
         cmocka_unit_test(test_options_parsed),
         cmocka_unit_test(test_lazy_lookups),
+        cmocka_unit_test(test_explain_trace),
+        cmocka_unit_test(test_daemon_queries),
+        cmocka_unit_test(test_lint),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
