@@ -20,6 +20,7 @@
 #include "iptables_helper/status.h"
 #include "iptables_helper/transaction.h"
 #include "pam_module/access_lint.h"
+#include "tcpd_shim/hosts_lint.h"
 
 namespace ringfence::cli {
 
@@ -269,30 +270,15 @@ std::vector<Running> processes_of(const std::string& program) {
     return out;
 }
 
-// ALL: ALL (TODO-merge: the hosts_access library's own test).
-bool matches_everything(const tcpd::Rule& r) {
-    if (r.broken || r.daemons.parts.size() != 1 || r.clients.parts.size() != 1) {
-        return false;
-    }
-    bool all_daemons = std::any_of(r.daemons.parts[0].begin(), r.daemons.parts[0].end(), [](const auto& d) {
-        return !d.is_port && !d.server && d.daemon.kind == tcpd::StringPattern::Kind::all;
-    });
-    bool all_clients = std::any_of(r.clients.parts[0].begin(), r.clients.parts[0].end(), [](const auto& c) {
-        return !c.user && c.host.kind == tcpd::HostPattern::Kind::string &&
-               c.host.string.kind == tcpd::StringPattern::Kind::all;
-    });
-    return all_daemons && all_clients;
-}
-
 }  // namespace
 
 void audit_wrap(const Context& ctx, audit::Report* report) {
     core::Diagnostics diags;
     std::string err;
-    std::optional<std::shared_ptr<const tcpd::Policy>> hosts = load_hosts_policy(ctx, &diags, &err);
+    std::optional<HostsPolicy> hosts = load_hosts_policy(ctx, &diags, &err);
     if (!hosts) {
         report->add("wrap", "hosts", State::critical, escape_for_log(err, 300));
-    } else if (!*hosts || !(*hosts)->valid()) {
+    } else if (!hosts->valid()) {
         std::string why = "errors";
         for (const core::Diagnostic& d : diags) {
             if (d.severity == core::Severity::error) {
@@ -304,11 +290,11 @@ void audit_wrap(const Context& ctx, audit::Report* report) {
                     why + " (a rule with an error denies; ringfence-wrap refuses to start a daemon)");
     } else {
         bool catch_all = false;
-        for (const tcpd::Rule& r : (*hosts)->rules()) {
-            catch_all = catch_all || (r.file_kind == tcpd::FileKind::deny && matches_everything(r));
+        for (const tcpd::Rule& r : hosts->policy->rules()) {
+            catch_all = catch_all || (r.file_kind == tcpd::FileKind::deny && tcpd::matches_everything(r));
         }
         report->add("wrap", "hosts", catch_all ? State::ok : State::warning,
-                    catch_all ? std::to_string((*hosts)->rules().size()) + " rules, hosts.deny ends with ALL: ALL"
+                    catch_all ? std::to_string(hosts->policy->rules().size()) + " rules, hosts.deny ends with ALL: ALL"
                               : "hosts.deny has no 'ALL: ALL': a client no rule names is allowed");
     }
 

@@ -15,6 +15,7 @@
 #include "core/text.h"
 #include "iptables_helper/evaluate.h"
 #include "pam_module/access_explain.h"
+#include "tcpd_shim/hosts_explain.h"
 
 namespace ringfence::cli {
 
@@ -146,8 +147,8 @@ LayerStep wrappers_step(const Context& ctx, const core::IpAddress& from, const T
     }
     core::Diagnostics diags;
     std::string err;
-    std::optional<std::shared_ptr<const tcpd::Policy>> hosts = load_hosts_policy(ctx, &diags, &err);
-    if (!hosts || !*hosts) {
+    std::optional<HostsPolicy> hosts = load_hosts_policy(ctx, &diags, &err);
+    if (!hosts || !hosts->policy) {
         step.kind = LayerStep::Kind::broken;
         step.note = err;
         return step;
@@ -158,20 +159,11 @@ LayerStep wrappers_step(const Context& ctx, const core::IpAddress& from, const T
     q.client.address = from;
     q.client.name = std::string();  // no DNS: a name pattern never matches
     tcpd::Lookups none;
-    tcpd::Decision h = (*hosts)->evaluate(q, none);
+    tcpd::Decision h = hosts->policy->evaluate(q, none);
     step.kind = LayerStep::Kind::decided;
+    step.decision = tcpd::to_core_decision(h, q);
     core::Decision& d = step.decision;
-    d.verdict = h.verdict == tcpd::Verdict::allow ? core::Verdict::allow : core::Verdict::deny;
-    if (h.rule != nullptr) {
-        d.source.file = h.rule->file;
-        d.source.line = h.rule->line;
-        d.source.rule = escape_for_log(h.rule->source, 200);
-    } else {
-        d.source.rule = "no rule matched (hosts_access allows)";
-    }
-    d.reason = std::string(h.rule != nullptr ? "the first rule whose daemon and client lists match"
-                                             : "no rule names this daemon and client") +
-               " (wrapped by " + via + "; host names not looked up)";
+    d.reason += " (wrapped by " + via + "; host names not looked up)";
     if (d.verdict == core::Verdict::deny) {
         step.change = h.rule != nullptr && h.rule->broken
                           ? "fix " + h.rule->location() + " (a rule with an error denies)"

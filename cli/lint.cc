@@ -11,6 +11,7 @@
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "pam_module/access_lint.h"
+#include "tcpd_shim/hosts_lint.h"
 
 namespace ringfence::cli {
 
@@ -102,11 +103,18 @@ int run_lint(const Context& ctx, const LintOptions& options) {
     }
 
     // hosts.allow / hosts.deny.
-    std::optional<std::shared_ptr<const tcpd::Policy>> hosts = load_hosts_policy(ctx, &all, &err);
+    std::optional<HostsPolicy> hosts = load_hosts_policy(ctx, &all, &err);
     if (!hosts) {
         all.push_back(file_error("/etc/hosts.allow", err));
-    } else if (*hosts && (*hosts)->valid()) {
-        layers.hosts = hosts->get();
+    } else if (hosts->policy) {
+        // What ringfence-tcpdchk warns about (users and groups of options
+        // only on this machine: under --root the tree's are not ours).
+        tcpd::LintOptions to;
+        to.identity = ctx.has_root() ? nullptr : &identity;
+        add(&all, tcpd::lint(*hosts->policy, hosts->allow, hosts->deny, to));
+        if (hosts->valid()) {
+            layers.hosts = hosts->policy.get();
+        }
     }
 
     // firewall.conf and its sets, as `ringfence-firewall check` sees them.

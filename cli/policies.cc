@@ -28,8 +28,7 @@ std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access:
     return out;
 }
 
-std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Context& ctx, core::Diagnostics* diags,
-                                                                      std::string* error) {
+std::optional<HostsPolicy> load_hosts_policy(const Context& ctx, core::Diagnostics* diags, std::string* error) {
     // The shim's own reader, on the paths resolved inside the tree (it
     // opens them by name and refuses a link as the file itself).
     std::optional<std::string> allow_path = resolve(ctx, "/etc/hosts.allow", core::FinalLink::keep, error);
@@ -37,8 +36,9 @@ std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Conte
     if (!allow_path || !deny_path) {
         return std::nullopt;
     }
-    tcpd::HostsFile allow = tcpd::read_hosts_file(ctx.host_path(*allow_path));
-    tcpd::HostsFile deny = tcpd::read_hosts_file(ctx.host_path(*deny_path));
+    HostsPolicy out;
+    out.allow = tcpd::read_hosts_file(ctx.host_path(*allow_path));
+    out.deny = tcpd::read_hosts_file(ctx.host_path(*deny_path));
     tcpd::CompileOptions opts;
     opts.read_pattern_file = [&ctx](const std::string& p) {
         std::string why;
@@ -53,7 +53,8 @@ std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Conte
         }
         return core::read_config_file(ctx.host_path(*real));
     };
-    return tcpd::Policy::compile(allow, deny, opts, diags);
+    out.policy = tcpd::Policy::compile(out.allow, out.deny, opts, diags);
+    return out;
 }
 
 std::optional<firewall::CheckReport> check_firewall_policy(const Context& ctx, bool* missing, std::string* error) {

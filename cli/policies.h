@@ -35,9 +35,15 @@ std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access:
 
 // hosts.allow and hosts.deny (and the /file pattern files they name, also
 // resolved in the tree), compiled as ringfence-wrap and ringfence-tcpd
-// would. nullopt with *error set when a path cannot be resolved.
-std::optional<std::shared_ptr<const tcpd::Policy>> load_hosts_policy(const Context& ctx, core::Diagnostics* diags,
-                                                                      std::string* error);
+// would; the files are kept for lint. nullopt with *error set when a path
+// cannot be resolved; compile errors go to *diags.
+struct HostsPolicy {
+    tcpd::HostsFile allow;
+    tcpd::HostsFile deny;
+    std::shared_ptr<const tcpd::Policy> policy;
+    bool valid() const { return policy && policy->valid(); }
+};
+std::optional<HostsPolicy> load_hosts_policy(const Context& ctx, core::Diagnostics* diags, std::string* error);
 
 // /etc/ringfence/firewall.conf and its set files, checked as
 // `ringfence-firewall check` does (compiled, then linted). The policy is

@@ -16,6 +16,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/policies.h"
 #include "cli/unit_file.h"
 #include "core/diagnostic.h"
 #include "core/text.h"
@@ -52,41 +53,22 @@ std::string dropin_path(const std::string& daemon) {
 // Compiles hosts.allow and hosts.deny (under --root, pattern files too).
 // False: errors printed.
 bool lint_hosts(const Context& ctx, const std::string& daemon) {
-    // The shim's own reader, on the paths resolved inside the tree (it
-    // opens them by name and refuses a link as the file itself).
     std::string err;
-    std::optional<std::string> allow_path = resolve(ctx, "/etc/hosts.allow", core::FinalLink::keep, &err);
-    std::optional<std::string> deny_path = resolve(ctx, "/etc/hosts.deny", core::FinalLink::keep, &err);
-    if (!allow_path || !deny_path) {
+    core::Diagnostics diags;
+    std::optional<HostsPolicy> hosts = load_hosts_policy(ctx, &diags, &err);
+    if (!hosts) {
         ctx.error(err + "; nothing changed");
         return false;
     }
-    tcpd::HostsFile allow = tcpd::read_hosts_file(ctx.host_path(*allow_path));
-    tcpd::HostsFile deny = tcpd::read_hosts_file(ctx.host_path(*deny_path));
-    tcpd::CompileOptions opts;
-    opts.read_pattern_file = [&ctx](const std::string& p) {
-        std::string why;
-        std::optional<std::string> real =
-            p.empty() || p[0] != '/' ? std::nullopt : resolve(ctx, p, core::FinalLink::keep, &why);
-        if (!real) {
-            core::ReadResult r;
-            r.status = core::ReadStatus::error;
-            r.error.file = ctx.host_path(p);
-            r.error.message = why.empty() ? "not an absolute path" : why;
-            return r;
-        }
-        return core::read_config_file(ctx.host_path(*real));
-    };
-    core::Diagnostics diags;
-    auto policy = tcpd::Policy::compile(allow, deny, opts, &diags);
     for (const core::Diagnostic& d : diags) {
         std::fputs(d.full().c_str(), stderr);
     }
-    if (!policy || !policy->valid()) {
+    if (!hosts->valid()) {
         ctx.error("hosts.allow / hosts.deny have errors: ringfence-wrap would refuse to start " + daemon +
                   "; nothing changed. Check them with ringfence-tcpdchk.");
         return false;
     }
+    const std::shared_ptr<const tcpd::Policy>& policy = hosts->policy;
     // The library's daemon-list matcher (EXCEPT and wildcards included);
     // daemon@host counts, as the rule applies on some server address.
     bool named = !tcpd::rules_for_daemon(*policy, daemon).empty();

@@ -230,19 +230,6 @@ void Linter::lint_options(const Rule& r) {
     }
 }
 
-bool matches_everything(const Rule& r) {
-    if (r.broken || r.daemons.parts.size() != 1 || r.clients.parts.size() != 1) {
-        return false;
-    }
-    bool all_daemons = std::any_of(r.daemons.parts[0].begin(), r.daemons.parts[0].end(), [](const auto& d) {
-        return !d.is_port && !d.server && d.daemon.kind == StringPattern::Kind::all;
-    });
-    bool all_clients = std::any_of(r.clients.parts[0].begin(), r.clients.parts[0].end(), [](const auto& c) {
-        return !c.user && c.host.kind == HostPattern::Kind::string &&
-               c.host.string.kind == StringPattern::Kind::all;
-    });
-    return all_daemons && all_clients;
-}
 
 void Linter::lint(const Policy& policy) {
     const Rule* catch_all = nullptr;
@@ -311,6 +298,20 @@ void Linter::lint(const Policy& policy) {
 }
 
 }  // namespace
+
+bool matches_everything(const Rule& r) {
+    if (r.broken || r.daemons.parts.size() != 1 || r.clients.parts.size() != 1) {
+        return false;
+    }
+    bool all_daemons = std::any_of(r.daemons.parts[0].begin(), r.daemons.parts[0].end(), [](const auto& d) {
+        return !d.is_port && !d.server && d.daemon.kind == StringPattern::Kind::all;
+    });
+    bool all_clients = std::any_of(r.clients.parts[0].begin(), r.clients.parts[0].end(), [](const auto& c) {
+        return !c.user && c.host.kind == HostPattern::Kind::string &&
+               c.host.string.kind == StringPattern::Kind::all;
+    });
+    return all_daemons && all_clients;
+}
 
 Diagnostics lint(const Policy& policy, const HostsFile& allow, const HostsFile& deny, const LintOptions& options) {
     Diagnostics out;

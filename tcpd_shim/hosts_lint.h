@@ -30,6 +30,10 @@ core::Diagnostics lint(const Policy& policy, const HostsFile& allow, const Hosts
 
 // Orders diagnostics as ringfence-tcpdchk prints them: the allow file, the
 // deny file, then pattern files; by line and column within each file.
+// ALL: ALL (no EXCEPT, no daemon@host, no user@): a rule every request
+// matches; rules after it are never reached.
+bool matches_everything(const Rule& r);
+
 void sort_diagnostics(core::Diagnostics* diags, const std::string& allow_path, const std::string& deny_path);
 
 }  // namespace ringfence::tcpd
