@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/pam_flow.h"
+#include "cli/sync.h"
 #include "cli/policies.h"
 #include "core/atomic_file.h"
 #include "core/diagnostic.h"
@@ -433,11 +434,20 @@ void audit_firewall(const Context& ctx, audit::Report* report) {
     }
 }
 
+void audit_sync(const Context& ctx, audit::Report* report) {
+    for (const SyncHealth& h : sync_health(ctx.options().root, std::time(nullptr))) {
+        State st = h.state == 0 ? State::ok : h.state == 1 ? State::warning : h.state == 2 ? State::critical
+                                                                                          : State::unknown;
+        report->add("sync", h.check, st, escape_for_log(h.message, 300));
+    }
+}
+
 int run_audit(const Context& ctx, const AuditOptions& options) {
     audit::Report report;
     audit_pam(ctx, &report);
     audit_wrap(ctx, &report);
     audit_firewall(ctx, &report);
+    audit_sync(ctx, &report);
     audit_files(ctx, &report);
     switch (options.format) {
         case AuditOptions::Format::text:

@@ -23,6 +23,9 @@ void audit_files(const Context& ctx, audit::Report* report);
 // RINGFENCE_FIREWALL_STATE or /var/lib/ringfence/firewall; not under
 // --root), and the boot unit.
 void audit_firewall(const Context& ctx, audit::Report* report);
+// The feeds and the policy bundle of `ringfence sync` (ringfence-sync(8)):
+// a feed stale past its threshold WARNING, an expired bundle CRITICAL.
+void audit_sync(const Context& ctx, audit::Report* report);
 
 struct AuditOptions {
     enum class Format { text, json, nagios };

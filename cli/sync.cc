@@ -124,7 +124,10 @@ std::string hostname() {
 }
 
 // sync.conf: see ringfence-sync(8). Read with the config trust checks.
-std::optional<SyncConfig> load_config(const std::string& path, bool must_exist, std::string* error) {
+// `root` ("" for this host) is put before the absolute paths sync.conf names
+// (key files), so that `ringfence --root DIR audit` reads the tree's.
+std::optional<SyncConfig> load_config(const std::string& path, bool must_exist, std::string* error,
+                                      const std::string& root = "") {
     core::ReadResult rr = core::read_config_file(path);
     if (rr.status == core::ReadStatus::missing && !must_exist) {
         SyncConfig defaults;
@@ -170,7 +173,7 @@ std::optional<SyncConfig> load_config(const std::string& path, bool must_exist, 
         } else if (k == "key") {
             std::string text = v;
             if (v[0] == '/') {
-                core::ReadResult kr = core::read_config_file(v);
+                core::ReadResult kr = core::read_config_file(root + v);
                 if (kr.status != core::ReadStatus::ok) {
                     *error = where + "cannot read the key file " + v +
                              (kr.status == core::ReadStatus::missing ? ": it does not exist" : ": " + kr.error.one_line());
@@ -876,43 +879,56 @@ int rollback(const SyncOptions& o, const SyncConfig& c) {
     return core::kExitOk;
 }
 
-// Nagios convention: the worst of every feed and the bundle, one line.
-int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
-    int worst = 0;
-    std::vector<std::string> notes;
+std::vector<SyncHealth> health_of(const SyncOptions& o, const SyncConfig& c, time_t now) {
+    std::vector<SyncHealth> out;
     if (!c.bundle_url.empty()) {
         auto st = read_state(o.state_dir + "/bundle.state");
         long expires = state_number(st, "expires");
+        SyncHealth h{"bundle", 0, ""};
         if (st.count("serial") == 0) {
-            worst = std::max(worst, 1);
-            notes.push_back("no bundle installed yet");
+            h.state = 1;
+            h.message = "no bundle installed yet";
         } else if (expires <= now) {
-            worst = 2;
-            notes.push_back("bundle serial " + st["serial"] + " expired at " + format_utc(expires) +
-                            " (the host is frozen on it)");
+            h.state = 2;
+            h.message = "bundle serial " + st["serial"] + " expired at " + format_utc(expires) +
+                        " (the host is frozen on it)";
         } else if (st.count("rolled-back") != 0) {
-            notes.push_back("bundle serial " + st["serial"] + " rolled back at " +
-                            format_utc(state_number(st, "rolled-back")) + ": the files before it are in place");
+            h.message = "bundle serial " + st["serial"] + " rolled back at " +
+                        format_utc(state_number(st, "rolled-back")) + ": the files before it are in place";
         } else {
-            notes.push_back("bundle serial " + st["serial"] + " until " + format_utc(expires));
+            h.message = "bundle serial " + st["serial"] + " until " + format_utc(expires);
         }
+        out.push_back(h);
     }
     core::Diagnostics diags;
     auto policy = load_policy_without_members(c.firewall, &diags);
-    for (const fw::AddressSet& set : policy->sets()) {
+    for (const fw::AddressSet& set : policy ? policy->sets() : std::vector<fw::AddressSet>()) {
         if (!set.feed) {
             continue;
         }
         auto st = read_state(o.state_dir + "/feed-" + set.name + ".state");
         long good = state_number(st, "good");
+        SyncHealth h{"feed " + set.name, 0, ""};
         if (good == 0 || now - good > c.stale_seconds) {
-            worst = std::max(worst, 1);
-            notes.push_back("feed " + set.name + " stale" +
-                            (good == 0 ? " (never fetched)" : " (last good " + format_utc(good) + ")") +
-                            (st["error"].empty() ? "" : ": " + st["error"]));
+            h.state = 1;
+            h.message = "feed " + set.name + " stale" +
+                        (good == 0 ? " (never fetched)" : " (last good " + format_utc(good) + ")") +
+                        (st["error"].empty() ? "" : ": " + st["error"]);
         } else {
-            notes.push_back("feed " + set.name + " ok");
+            h.message = "feed " + set.name + " ok";
         }
+        out.push_back(h);
+    }
+    return out;
+}
+
+// Nagios convention: the worst of every feed and the bundle, one line.
+int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
+    int worst = 0;
+    std::vector<std::string> notes;
+    for (const SyncHealth& h : health_of(o, c, now)) {
+        worst = std::max(worst, h.state);
+        notes.push_back(h.message);
     }
     if (notes.empty()) {
         notes.push_back("no bundle and no feed configured");
@@ -1133,6 +1149,20 @@ int bundle_command(const std::vector<std::string>& args) {
     std::printf("%s/MANIFEST: serial %llu, %zu files, expires %s\nsign it: minisign -Sm %s/MANIFEST\n", dir.c_str(),
                 m.serial, m.files.size(), format_utc(m.expires).c_str(), dir.c_str());
     return core::kExitOk;
+}
+
+std::vector<SyncHealth> sync_health(const std::string& root, time_t now) {
+    SyncOptions o;
+    o.config = root + kSyncConf;
+    o.state_dir = root + kSyncState;
+    std::string error;
+    std::optional<SyncConfig> c = load_config(o.config, false, &error, root);
+    if (!c) {
+        return {SyncHealth{"config", 3, error}};
+    }
+    c->firewall = root + c->firewall;
+    std::vector<SyncHealth> out = health_of(o, *c, now);
+    return out;
 }
 
 }  // namespace ringfence::cli

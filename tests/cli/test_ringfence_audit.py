@@ -203,6 +203,28 @@ def test_files():
               "(0 checked): the account layer is off" in out and out.endswith(")\n"),
               "no PAM layer at all: one WARNING, text summary last", show(rc, out, err))
 
+    # ringfence sync's feeds and bundle (ringfence-sync(8)).
+    with Tree() as t:
+        import base64
+        key = base64.b64encode(b"Ed" + bytes(range(8)) + bytes(range(32))).decode()
+        write(t.p("/etc/ringfence/keys/site.pub"), "untrusted comment: test key\n" + key + "\n")
+        write(t.p("/etc/ringfence/sync.conf"), "bundle https://policy.example.org/consoles/\n"
+              "key /etc/ringfence/keys/site.pub\n")
+        write(t.p("/etc/ringfence/firewall.conf"), FIREWALL.replace(
+            "allow in", "set drop url https://feeds.example.org/drop.txt every 1h\ndeny in from drop\nallow in"))
+        rc, out, err = audit(t.root, "--format", "json")
+        it = items(out)
+        check(rc == 1 and it.get(("sync", "bundle"), {}).get("message") == "no bundle installed yet" and
+              it[("sync", "bundle")]["state"] == "WARNING" and it.get(("sync", "feed drop"), {}).get("state") ==
+              "WARNING" and "never fetched" in it[("sync", "feed drop")]["message"],
+              "sync: no bundle yet and a feed never fetched: WARNING", out + err)
+        write(t.p("/var/lib/ringfence/sync/bundle.state"), "serial 7\nexpires 1700000000\n")
+        write(t.p("/var/lib/ringfence/sync/feed-drop.state"), "good %d\n" % int(time.time()))
+        rc, out, err = audit(t.root, "--nagios")
+        check(rc == 2 and "CRITICAL sync bundle: bundle serial 7 expired at " in out and
+              "(the host is frozen on it)" in out and "OK sync feed drop: feed drop ok" in out,
+              "sync: an expired bundle is CRITICAL, a fresh feed OK", show(rc, out, err))
+
     rc, out, err = audit(None, "--prometheus", "relative.prom")
     check(rc == 2 and "--prometheus needs an absolute file name" in err, "usage: --prometheus relative", err)
     rc, out, err = audit(None, "--format", "xml")
