@@ -16,40 +16,8 @@ namespace ringfence::cli {
 
 namespace {
 
-std::vector<std::string> words_of(const std::string& line) {
-    std::vector<std::string> w;
-    size_t i = 0;
-    while (i < line.size()) {
-        if (core::is_blank(line[i])) {
-            ++i;
-            continue;
-        }
-        if (line[i] == '#') {
-            break;
-        }
-        size_t s = i;
-        while (i < line.size() && !core::is_blank(line[i])) {
-            ++i;
-        }
-        w.push_back(line.substr(s, i - s));
-    }
-    return w;
-}
+std::vector<std::string> words_of(const std::string& line) { return core::config_word_strings(line); }
 
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) {
-            lines.push_back(text.substr(pos));
-            break;
-        }
-        lines.push_back(text.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    return lines;
-}
 
 bool is_plain_name(const std::string& s) {
     if (s.empty() || s.size() > 100 || s[0] == '.' || s[0] == '-') {
@@ -80,7 +48,7 @@ bool is_hex64(const std::string& s) {
 core::ConfigText config_text(const std::string& path, const std::string& content) {
     core::ConfigText t;
     t.path = path;
-    t.lines = lines_of(content);
+    t.lines = core::split_lines(content);
     return t;
 }
 
@@ -136,7 +104,7 @@ std::optional<Manifest> parse_manifest(const std::string& text, std::string* err
     Manifest m;
     bool header = false, have_serial = false, have_issued = false, have_expires = false, have_scope = false;
     std::set<std::string> names;
-    std::vector<std::string> lines = lines_of(text);
+    std::vector<std::string> lines = core::split_lines(text);
     if (lines.size() > 10000) {
         *error = "MANIFEST: too many lines";
         return std::nullopt;
@@ -307,7 +275,7 @@ bool lint_bundle(const std::vector<StagedFile>& files, std::vector<std::string>*
         std::shared_ptr<const firewall::Policy> p;
         auto it = by_name.find("firewall.conf");
         if (it != by_name.end()) {
-            p = firewall::Policy::compile(kFirewallConf, lines_of(it->second->content), opts, &diags);
+            p = firewall::Policy::compile(kFirewallConf, core::split_lines(it->second->content), opts, &diags);
         } else {
             core::ReadResult rr = core::read_config_file(kFirewallConf);
             if (rr.status == core::ReadStatus::ok) {

@@ -19,17 +19,6 @@ namespace {
 
 constexpr size_t kMaxPamFile = 1u << 20;
 
-const char* severity_name(core::Severity s) {
-    switch (s) {
-        case core::Severity::error:
-            return "error";
-        case core::Severity::warning:
-            return "warning";
-        case core::Severity::note:
-            return "note";
-    }
-    return "note";
-}
 
 void add(core::Diagnostics* to, const core::Diagnostics& from) { to->insert(to->end(), from.begin(), from.end()); }
 
@@ -146,7 +135,7 @@ int run_lint(const Context& ctx, const LintOptions& options) {
             const core::Diagnostic& d = all[i];
             out += i == 0 ? "" : ",";
             out += "{\"file\":" + audit::json_string(d.file) + ",\"line\":" + std::to_string(d.line) +
-                   ",\"column\":" + std::to_string(d.column) + ",\"severity\":\"" + severity_name(d.severity) +
+                   ",\"column\":" + std::to_string(d.column) + ",\"severity\":\"" + core::severity_name(d.severity) +
                    "\",\"message\":" + audit::json_string(d.message) + ",\"hint\":" + audit::json_string(d.hint) +
                    "}";
         }

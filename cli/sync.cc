@@ -105,15 +105,7 @@ std::optional<long> parse_duration(const std::string& s) {
     return std::stol(n) * unit;
 }
 
-std::vector<std::string> words_of(const std::string& line) {
-    std::vector<std::string> w;
-    std::istringstream in(line.substr(0, line.find('#')));
-    std::string x;
-    while (in >> x) {
-        w.push_back(x);
-    }
-    return w;
-}
+std::vector<std::string> words_of(const std::string& line) { return core::config_word_strings(line); }
 
 std::string hostname() {
     char buf[256] = {0};

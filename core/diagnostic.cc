@@ -7,7 +7,6 @@
 
 namespace ringfence::core {
 
-namespace {
 const char* severity_name(Severity s) {
     switch (s) {
         case Severity::error:
@@ -19,7 +18,6 @@ const char* severity_name(Severity s) {
     }
     return "error";
 }
-}  // namespace
 
 std::string Diagnostic::one_line() const {
     std::string out = file;

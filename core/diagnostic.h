@@ -29,6 +29,9 @@ using Diagnostics = std::vector<Diagnostic>;
 
 bool has_errors(const Diagnostics& d);
 
+// "error", "warning", "note".
+const char* severity_name(Severity s);
+
 // Makes untrusted text safe for one log line: non-printable bytes become
 // \xNN, and the result is cut to max_len bytes with "..." appended.
 std::string escape_for_log(const std::string& text, size_t max_len = 100);

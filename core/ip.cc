@@ -2,6 +2,8 @@
 // IPv4/IPv6 addresses and CIDR ranges.
 #include "core/ip.h"
 
+#include "core/text.h"
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -19,22 +21,14 @@ bool all_of_chars(std::string_view s, const char* allowed) {
     return true;
 }
 
-// Strict decimal: 1..3 digits, value 0..max, no sign, no leading "0x".
+// Strict decimal: 1..3 digits, value 0..max, no sign, no leading "0x", no
+// leading zero ("010" is octal to strtol: refuse rather than guess).
 std::optional<int> parse_small_decimal(std::string_view s, int max) {
-    if (s.empty() || s.size() > 3 || (s.size() > 1 && s[0] == '0')) {
-        return std::nullopt;  // "010" is octal to strtol: refuse rather than guess
-    }
-    int v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + (c - '0');
-    }
-    if (v > max) {
+    if (s.size() > 1 && s[0] == '0') {
         return std::nullopt;
     }
-    return v;
+    std::optional<long> v = parse_decimal(s, max, 3);
+    return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
 }
 
 // Prefix length of a contiguous IPv4 netmask; nullopt if not contiguous.

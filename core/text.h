@@ -3,6 +3,7 @@
 // locale-independent, as the C-locale behaviour of the tools we replace.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,65 @@ inline std::vector<std::string> split_words(std::string_view text) {
         }
     }
     return out;
+}
+
+// A word of a configuration line and where it starts (0-based), for
+// diagnostics with a column.
+struct Word {
+    std::string_view text;
+    size_t offset = 0;
+};
+
+// The words of one line of a blank-separated configuration language
+// (firewall.conf, sync.conf, a bundle's MANIFEST): blanks separate, '#'
+// starts a comment anywhere outside a word or at a word's start and ends a
+// word it touches. Views into `line`.
+inline std::vector<Word> config_words(std::string_view line) {
+    std::vector<Word> words;
+    size_t i = 0;
+    while (i < line.size()) {
+        if (is_blank(line[i])) {
+            ++i;
+            continue;
+        }
+        if (line[i] == '#') {
+            break;
+        }
+        size_t start = i;
+        while (i < line.size() && !is_blank(line[i]) && line[i] != '#') {
+            ++i;
+        }
+        words.push_back(Word{line.substr(start, i - start), start});
+    }
+    return words;
+}
+
+// The same words as strings.
+inline std::vector<std::string> config_word_strings(std::string_view line) {
+    std::vector<std::string> out;
+    for (const Word& w : config_words(line)) {
+        out.emplace_back(w.text);
+    }
+    return out;
+}
+
+// Plain decimal (digits only: no sign, no blank, no "0x"), at most
+// max_digits digits, value <= max; nullopt otherwise.
+inline std::optional<long> parse_decimal(std::string_view s, long max, size_t max_digits = 10) {
+    if (s.empty() || s.size() > max_digits) {
+        return std::nullopt;
+    }
+    long v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + (c - '0');
+        if (v > max) {
+            return std::nullopt;
+        }
+    }
+    return v;
 }
 
 }  // namespace ringfence::core

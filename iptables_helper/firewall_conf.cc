@@ -76,30 +76,9 @@ const AddressSet* Policy::find_set(const std::string& name) const {
 
 namespace {
 
-struct Word {
-    std::string_view text;
-    size_t offset;  // 0-based column
-};
+using core::Word;
 
-std::vector<Word> split_words(std::string_view line) {
-    std::vector<Word> words;
-    size_t i = 0;
-    while (i < line.size()) {
-        if (core::is_blank(line[i])) {
-            ++i;
-            continue;
-        }
-        if (line[i] == '#') {
-            break;
-        }
-        size_t start = i;
-        while (i < line.size() && !core::is_blank(line[i]) && line[i] != '#') {
-            ++i;
-        }
-        words.push_back(Word{line.substr(start, i - start), start});
-    }
-    return words;
-}
+std::vector<Word> split_words(std::string_view line) { return core::config_words(line); }
 
 bool is_name_char(char c, bool first) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_') {
@@ -129,22 +108,7 @@ bool is_reserved(std::string_view s) {
     return false;
 }
 
-std::optional<long> parse_decimal(std::string_view s, long max) {
-    if (s.empty() || s.size() > 10) {
-        return std::nullopt;
-    }
-    long v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + (c - '0');
-        if (v > max) {
-            return std::nullopt;
-        }
-    }
-    return v;
-}
+using core::parse_decimal;
 
 std::optional<Protocol> parse_protocol(std::string_view s) {
     if (iequals(s, "tcp")) {
