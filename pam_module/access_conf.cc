@@ -55,9 +55,9 @@ bool looks_like_bare_times(std::string_view s) {
 
 class LineCompiler {
 public:
-    LineCompiler(const core::ConfigText& file, int line_no, const std::string& line, const ParseOptions& options,
+    LineCompiler(const std::string& path, int line_no, const std::string& line, const ParseOptions& options,
                  Diagnostics* diags)
-        : file_(file), line_no_(line_no), line_(line), options_(options), diags_(diags) {}
+        : path_(path), line_no_(line_no), line_(line), options_(options), diags_(diags) {}
 
     // Returns false (with a diagnostic) if the line is not a valid rule.
     bool compile(Rule* rule);
@@ -65,7 +65,7 @@ public:
 private:
     bool error(size_t offset, std::string message, std::string hint = "") {
         Diagnostic d;
-        d.file = file_.path;
+        d.file = path_;
         d.line = line_no_;
         d.column = static_cast<int>(offset) + 1;
         d.message = std::move(message);
@@ -76,7 +76,7 @@ private:
     }
     void warning(size_t offset, std::string message, std::string hint) {
         Diagnostic d;
-        d.file = file_.path;
+        d.file = path_;
         d.line = line_no_;
         d.column = static_cast<int>(offset) + 1;
         d.severity = core::Severity::warning;
@@ -97,7 +97,7 @@ private:
     bool compile_origin_token(std::string_view tok, Token* out);
     bool colon_item_error(std::string_view tok);
 
-    const core::ConfigText& file_;
+    const std::string& path_;
     int line_no_;
     const std::string& line_;
     const ParseOptions& options_;
@@ -593,6 +593,15 @@ public:
                 return Tri::no;
             }
         }
+        // Origins that can be compared without asking anyone (no netgroup,
+        // no DNS) are compared first: when they do not match, the rule does
+        // not match whatever the users field says (no AND unknown is no),
+        // so its group lookups would be wasted. Same decision; the trace
+        // keeps the order in which the rule reads.
+        if (trace_ == nullptr && origins_need_no_lookup(rule.origins) &&
+            list_matches(rule.origins, false) == Tri::no) {
+            return Tri::no;
+        }
         Tri users = list_matches(rule.users, true);
         if (trace_ != nullptr) {
             trace_->users = users;
@@ -604,6 +613,44 @@ public:
     }
 
 private:
+    // Whether origin_matches() answers for every item of `list` from the
+    // request alone.
+    bool origins_need_no_lookup(const TokenList& list) {
+        for (const auto& part : list.parts) {
+            for (const Token& t : part) {
+                switch (t.kind) {
+                    case Token::Kind::all:
+                    case Token::Kind::local:
+                    case Token::Kind::name:
+                    case Token::Kind::domain:
+                        break;
+                    case Token::Kind::v4_prefix:
+                    case Token::Kind::network:
+                        if (origin_.remote && !origin_is_address()) {
+                            return false;
+                        }
+                        break;
+                    default:
+                        return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    // As addresses_of(): an address that it takes without resolving.
+    bool origin_is_address() {
+        if (!numeric_known_) {
+            numeric_known_ = true;
+            const std::string& name = origin_.text;
+            size_t percent = name.find('%');
+            auto a = IpAddress::parse(percent == std::string::npos ? std::string_view(name)
+                                                                   : std::string_view(name).substr(0, percent));
+            numeric_ = a && (percent == std::string::npos || !a->is_v4());
+        }
+        return numeric_;
+    }
+
     void record(Step::Field field, int part, const Token* token, Tri result, std::string why) {
         Step s;
         s.field = field;
@@ -912,6 +959,7 @@ private:
     bool domain_loaded_ = false, host_loaded_ = false;
     std::vector<IpAddress> from_addrs_, self_addrs_;
     bool from_loaded_ = false, self_loaded_ = false;
+    bool numeric_known_ = false, numeric_ = false;
     std::vector<Tri> parts_;                                // list_matches scratch
     std::unordered_map<std::string, Membership> groups_;   // memberships asked so far
     std::vector<gid_t> gids_;
@@ -969,6 +1017,28 @@ Origin origin_of(const Request& r) {
 
 std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText>& files,
                                               const ParseOptions& options, Diagnostics* diags) {
+    std::vector<core::ConfigBuffer> buffers;
+    buffers.reserve(files.size());
+    for (const core::ConfigText& f : files) {
+        core::ConfigBuffer b;
+        b.path = f.path;
+        b.stamp = f.stamp;
+        size_t n = 0;
+        for (const std::string& line : f.lines) {
+            n += line.size() + 1;
+        }
+        b.data.reserve(n);
+        for (const std::string& line : f.lines) {
+            b.data += line;
+            b.data += '\n';
+        }
+        buffers.push_back(std::move(b));
+    }
+    return compile_buffers(std::move(buffers), options, diags);
+}
+
+std::shared_ptr<const Policy> Policy::compile_buffers(std::vector<core::ConfigBuffer>&& files, const ParseOptions& options,
+                                              Diagnostics* diags) {
     auto policy = std::make_shared<Policy>();
     size_t errors_before = diags->size();
     if (options.fieldsep.empty() || options.listsep.empty()) {
@@ -977,27 +1047,90 @@ std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText
         d.message = options.fieldsep.empty() ? "fieldsep= must not be empty" : "listsep= must not be empty";
         diags->push_back(std::move(d));
     }
-    for (const core::ConfigText& file : files) {
-        int line_no = 0;
-        for (const std::string& raw : file.lines) {
+    policy->options_ = options;
+    policy->sources_.reserve(files.size());
+    for (core::ConfigBuffer& file : files) {
+        policy->sources_.push_back(Source{std::move(file.path), std::move(file.data)});
+        file.data.shrink_to_fit();
+    }
+    // Every line is compiled (and dropped) here: the diagnostics, and the
+    // validity, are those of the whole text.
+    std::string line;
+    for (size_t f = 0; f < policy->sources_.size(); ++f) {
+        const Source& src = policy->sources_[f];
+        const std::string& data = src.text;
+        size_t start = 0;
+        uint32_t line_no = 0;
+        while (start < data.size()) {
             ++line_no;
+            size_t nl = data.find('\n', start);
+            size_t end = nl == std::string::npos ? data.size() : nl;
+            std::string_view raw(data.data() + start, end - start);
             std::string_view t = trim(raw);
-            if (t.empty() || t.front() == '#') {
-                continue;
+            if (!t.empty() && t.front() != '#') {
+                RuleRef ref{static_cast<uint32_t>(f), line_no, static_cast<uint32_t>(start),
+                            static_cast<uint32_t>(end - start)};
+                Rule rule;
+                if (policy->build(ref, diags, &rule)) {
+                    policy->refs_.push_back(ref);
+                }
             }
-            Rule rule;
-            rule.file = file.path;
-            rule.line = line_no;
-            rule.source = raw;
-            LineCompiler lc(file, line_no, raw, options, diags);
-            if (lc.compile(&rule)) {
-                policy->rules_.push_back(std::move(rule));
+            if (nl == std::string::npos) {
+                break;
             }
+            start = nl + 1;
         }
     }
-    policy->options_ = options;
+    policy->refs_.shrink_to_fit();
     policy->valid_ = !core::has_errors(Diagnostics(diags->begin() + static_cast<long>(errors_before), diags->end()));
     return policy;
+}
+
+bool Policy::build(const RuleRef& ref, Diagnostics* diags, Rule* out) const {
+    const Source& src = sources_[ref.source];
+    out->file = src.path;
+    out->line = static_cast<int>(ref.line);
+    out->source.assign(src.text, ref.offset, ref.length);
+    LineCompiler lc(src.path, out->line, out->source, options_, diags);
+    return lc.compile(out);
+}
+
+const std::vector<Rule>& Policy::rules() const {
+    std::call_once(built_, [this] {
+        std::vector<Rule> all(refs_.size());
+        Diagnostics again;  // the same as compile() reported
+        for (size_t i = 0; i < refs_.size(); ++i) {
+            build(refs_[i], &again, &all[i]);
+        }
+        rules_ = std::move(all);
+    });
+    return rules_;
+}
+
+Decision Policy::evaluate_once(const Request& request, Environment& env) const {
+    Evaluator ev(request, env, options_.nodefgroup);
+    Decision d;
+    d.origin = ev.origin().text;
+    d.remote = ev.origin().remote;
+    Diagnostics again;
+    for (const RuleRef& ref : refs_) {
+        Rule rule;
+        again.clear();
+        build(ref, &again, &rule);
+        Tri m = ev.rule_matches(rule);
+        if (m == Tri::no) {
+            continue;
+        }
+        // As evaluate(), below.
+        d.verdict = m == Tri::yes && rule.allow ? Verdict::allow : Verdict::deny;
+        if (m == Tri::unknown) {
+            d.unresolved_group = ev.unresolved_group();
+        }
+        once_rule_ = std::make_unique<Rule>(std::move(rule));
+        d.rule = once_rule_.get();
+        return d;
+    }
+    return d;
 }
 
 Decision Policy::evaluate(const Request& request, Environment& env) const {
@@ -1010,7 +1143,7 @@ Decision Policy::evaluate(const Request& request, Environment& env, std::vector<
     Decision d;
     d.origin = ev.origin().text;
     d.remote = ev.origin().remote;
-    for (const Rule& rule : rules_) {
+    for (const Rule& rule : rules()) {
         if (trace != nullptr) {
             trace->emplace_back();
             trace->back().rule = &rule;
@@ -1035,7 +1168,9 @@ Decision Policy::evaluate(const Request& request, Environment& env, std::vector<
     return d;
 }
 
-PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+namespace {
+
+PolicySource read_sources(const std::string& main_file, bool use_dropins, const std::string& dropin_dir, bool as_lines) {
     PolicySource src;
     std::vector<std::string> paths{main_file};
     if (use_dropins) {
@@ -1069,16 +1204,43 @@ PolicySource read_policy_files(const std::string& main_file, bool use_dropins, c
         }
     }
     for (const std::string& p : paths) {
-        core::ReadResult r = core::read_config_file(p);
-        src.stamps.emplace_back(p, r.status == core::ReadStatus::ok ? r.text.stamp : core::stamp_of(p));
-        if (r.status == core::ReadStatus::ok) {
-            src.files.push_back(std::move(r.text));
-        } else if (r.status == core::ReadStatus::error) {
+        core::ReadStatus status;
+        core::Diagnostic error;
+        core::FileStamp stamp;
+        if (as_lines) {
+            core::ReadResult r = core::read_config_file(p);
+            status = r.status;
+            stamp = r.text.stamp;
+            error = std::move(r.error);
+            if (status == core::ReadStatus::ok) {
+                src.files.push_back(std::move(r.text));
+            }
+        } else {
+            core::BufferResult r = core::read_config_buffer(p);
+            status = r.status;
+            stamp = r.text.stamp;
+            error = std::move(r.error);
+            if (status == core::ReadStatus::ok) {
+                src.buffers.push_back(std::move(r.text));
+            }
+        }
+        src.stamps.emplace_back(p, status == core::ReadStatus::ok ? stamp : core::stamp_of(p));
+        if (status == core::ReadStatus::error) {
             src.ok = false;
-            src.diags.push_back(std::move(r.error));
+            src.diags.push_back(std::move(error));
         }
     }
     return src;
+}
+
+}  // namespace
+
+PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+    return read_sources(main_file, use_dropins, dropin_dir, true);
+}
+
+PolicySource read_policy_buffers(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+    return read_sources(main_file, use_dropins, dropin_dir, false);
 }
 
 }  // namespace ringfence::access

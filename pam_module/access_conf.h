@@ -5,7 +5,10 @@
 // and the lookups passed in (identity, DNS).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -136,15 +139,28 @@ struct Origin {
 };
 Origin origin_of(const Request& r);
 
+// The policy keeps the text of its files and, per rule, where it is; the
+// Rule objects (about thirty times the size of their text) are built only
+// for whoever asks for rules() or a trace. A fresh process that decides once
+// (an sshd child) validates every line and then evaluates rule by rule,
+// building one rule at a time: evaluate_once().
 class Policy {
 public:
     // Compiles the files in order (access.conf, then access.d/*.conf). Any
     // error is added to *diags and makes the policy invalid: valid() false.
+    // Every line is compiled here, whatever is built later, so an invalid
+    // file is refused before any evaluation.
     static std::shared_ptr<const Policy> compile(const std::vector<core::ConfigText>& files,
+                                                 const ParseOptions& options, core::Diagnostics* diags);
+    static std::shared_ptr<const Policy> compile_buffers(std::vector<core::ConfigBuffer>&& files,
                                                  const ParseOptions& options, core::Diagnostics* diags);
 
     bool valid() const { return valid_; }
-    const std::vector<Rule>& rules() const { return rules_; }
+    // Every rule, built on the first call (thread-safe); the references stay
+    // valid for the policy's life.
+    const std::vector<Rule>& rules() const;
+    size_t rule_count() const { return refs_.size(); }
+    size_t file_count() const { return sources_.size(); }
 
     const ParseOptions& options() const { return options_; }
 
@@ -152,25 +168,58 @@ public:
     // then allows). Must not be called on an invalid policy.
     Decision evaluate(const Request& request, Environment& env) const;
     // The same evaluation, recording every rule considered into *trace
-    // (see explain() in access_explain.h). Same lookups, same decision.
+    // (see explain() in access_explain.h). Same decision; the trace always
+    // tries the users field before the origins, so it may make group
+    // lookups that evaluate() skips.
     Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace,
                       TraceDepth depth = TraceDepth::as_evaluated) const;
+    // The same decision as evaluate(), without building rules(): each rule
+    // is built when it is reached and dropped after. For a process that
+    // decides once. The Decision's rule is a copy owned by the policy, kept
+    // until the next evaluate_once(): compare rules by file and line, not
+    // by address. Not to be called concurrently on one policy.
+    Decision evaluate_once(const Request& request, Environment& env) const;
+
+    Policy() = default;
+    Policy(const Policy&) = delete;
+    Policy& operator=(const Policy&) = delete;
 
 private:
-    std::vector<Rule> rules_;
+    struct Source {
+        std::string path;
+        std::string text;
+    };
+    // Where a valid rule's line is: 16 bytes a rule.
+    struct RuleRef {
+        uint32_t source;
+        uint32_t line;
+        uint32_t offset;
+        uint32_t length;
+    };
+    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out) const;
+
+    std::vector<Source> sources_;
+    std::vector<RuleRef> refs_;
     bool valid_ = false;
     ParseOptions options_;
+    mutable std::once_flag built_;
+    mutable std::vector<Rule> rules_;
+    mutable std::unique_ptr<Rule> once_rule_;  // evaluate_once()'s deciding rule
 };
 
 // The files a policy is made of: the main file, then (when use_dropins) the
 // sorted *.conf files in dropin_dir. Missing files are skipped, as pam_access
 // does; unreadable or untrusted ones are errors.
 struct PolicySource {
-    std::vector<core::ConfigText> files;
+    std::vector<core::ConfigText> files;     // read_policy_files()
+    std::vector<core::ConfigBuffer> buffers; // read_policy_buffers()
     std::vector<std::pair<std::string, core::FileStamp>> stamps;  // every path looked at, for reload
     core::Diagnostics diags;
     bool ok = true;  // false: a file could not be read safely
 };
 PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir);
+// The same files, read the same way, each kept as one buffer (in buffers,
+// not files): what Policy::compile keeps anyway, without a string per line.
+PolicySource read_policy_buffers(const std::string& main_file, bool use_dropins, const std::string& dropin_dir);
 
 }  // namespace ringfence::access

@@ -60,12 +60,14 @@ ModuleOptions parse_module_options(const std::vector<std::string>& words) {
 
 LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir) {
     LoadedPolicy out;
-    out.source = read_policy_files(options.accessfile, !options.accessfile_given, dropin_dir);
+    out.source = read_policy_buffers(options.accessfile, !options.accessfile_given, dropin_dir);
     out.diags = out.source.diags;
+    out.main_missing = out.source.buffers.empty() || out.source.buffers.front().path != options.accessfile;
     if (out.source.ok) {
-        out.policy = Policy::compile(out.source.files, options.parse, &out.diags);
+        // The policy takes the text over: no second copy stays behind.
+        out.policy = Policy::compile_buffers(std::move(out.source.buffers), options.parse, &out.diags);
+        out.source.buffers.clear();
     }
-    out.main_missing = out.source.files.empty() || out.source.files.front().path != options.accessfile;
     return out;
 }
 

@@ -38,7 +38,7 @@ ModuleOptions parse_module_options(const std::vector<std::string>& words);
 // (accessfile=, else access.conf and the drop-ins of dropin_dir), the same
 // trust checks, the same compiler.
 struct LoadedPolicy {
-    PolicySource source;
+    PolicySource source;                   // its text has moved into the policy
     std::shared_ptr<const Policy> policy;  // null if a file could not be read safely
     core::Diagnostics diags;               // reading, then compiling
     bool main_missing = false;             // the main file does not exist

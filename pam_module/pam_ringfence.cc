@@ -60,6 +60,7 @@ struct Loaded {
     std::shared_ptr<const Policy> policy;  // null or invalid: refuse
     core::Diagnostics diags;
     bool main_missing = false;
+    bool just_read = false;  // read for this call: no other call has used it yet
 };
 
 Loaded cached_policy(const ModuleConfig& cfg) {
@@ -68,7 +69,9 @@ Loaded cached_policy(const ModuleConfig& cfg) {
     struct Unlock {
         ~Unlock() { pthread_mutex_unlock(&g_cache_lock); }
     } unlock;
+    bool just_read = false;
     if (g_cache == nullptr || g_cache->key != key || !still_fresh(*g_cache)) {
+        just_read = true;
         auto fresh = std::make_unique<Cached>();
         fresh->key = key;
         fresh->loaded = access::load_policy(cfg);
@@ -79,6 +82,7 @@ Loaded cached_policy(const ModuleConfig& cfg) {
     out.policy = g_cache->loaded.policy;
     out.diags = g_cache->loaded.diags;
     out.main_missing = g_cache->loaded.main_missing;
+    out.just_read = just_read;
     return out;
 }
 
@@ -229,7 +233,10 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     // name are ever looked up, with or without it.
     core::SystemNameService dns;
     access::Environment env{identity, dns};
-    Decision d = loaded.policy->evaluate(req, env);
+    // A policy read for this call is most likely read for this call only
+    // (sshd decides in a fresh process): evaluate it without building every
+    // rule. A process that asks again builds them once and keeps them.
+    Decision d = loaded.just_read ? loaded.policy->evaluate_once(req, env) : loaded.policy->evaluate(req, env);
 
     if (d.verdict == Verdict::deny && !d.unresolved_group.empty()) {
         // Logged even with quiet_log: the refusal is not the policy's word.

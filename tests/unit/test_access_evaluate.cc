@@ -367,10 +367,10 @@ void user_at_host(void**) {
              },
              ParseOptions(), &w);
     // This host's name is resolved once in each decision that reaches a
-    // user@address token (rules 6-9) with a matching user part, however many
-    // such tokens the decision tries: alice's requests for tty3, tty5,
-    // tty6..tty14 and the remote one, 12 in all; bob's never.
-    CHECK_INT(w.dns.calls(), 12, "lookups of this host");
+    // user@address token (rules 6-9) with a matching user part and a
+    // matching origin (the tty is compared first, with no lookup): alice's
+    // requests for tty6..tty9, 4 in all; bob's never.
+    CHECK_INT(w.dns.calls(), 4, "lookups of this host");
     for (const std::string& q : w.dns.queried) {
         CHECK_STR(q, "vmhost.example.com", "only this host is resolved");
     }
@@ -822,8 +822,9 @@ void unresolved_groups_fail_closed(void**) {
 }
 
 // Each group name is asked once per decision, only when a rule that names
-// it is reached, and the user's group list at most once: the cost follows the
-// policy, not the number of groups the user is in.
+// it is reached and its origins do not already rule it out, and the user's
+// group list at most once: the cost follows the policy, not the number of
+// groups the user is in.
 void group_lookups_per_decision(void**) {
     World w;
     auto policy = compile_ok(
@@ -836,10 +837,30 @@ void group_lookups_per_decision(void**) {
     w.id.group_list_calls = 0;
     Decision d = decide(*policy, w, on_tty("alice", "tty1"));
     CHECK(d.verdict == A && d.rule->line == 4, d.explanation());
-    CHECK_INT(w.id.group_calls.size(), 3, "vmadmins, staff, wheel once each");
-    CHECK_STR(w.id.group_calls[0] + " " + w.id.group_calls[1] + " " + w.id.group_calls[2], "vmadmins staff wheel",
-              "order");
+    // Rules 1-3 cannot match from tty1 whoever alice is: no lookup for them.
+    CHECK_INT(w.id.group_calls.size(), 1, "wheel only");
+    CHECK_STR(w.id.group_calls[0], "wheel", "the group of the deciding rule");
+    CHECK_INT(w.id.group_list_calls, 0, "wheel lists alice: no group list");
+    // Where the origins match, every group up to the deciding rule is asked,
+    // once each, in order.
+    policy = compile_ok(
+        "- : (staff) : tty1\n"
+        "- : staff : tty1\n"
+        "+ : (wheel) : ALL\n"
+        "- : (never) : ALL\n");
+    w.id.group_calls.clear();
+    w.id.group_list_calls = 0;
+    d = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(d.verdict == A && d.rule->line == 3, d.explanation());
+    CHECK_INT(w.id.group_calls.size(), 2, "staff, wheel once each");
+    CHECK_STR(w.id.group_calls[0] + " " + w.id.group_calls[1], "staff wheel", "order");
     CHECK_INT(w.id.group_list_calls, 1, "staff does not list alice: one group list");
+    // An origin that needs DNS is not compared first: the users field is
+    // tried first, as the rule reads, and rules the lookup out here.
+    policy = compile_ok("- : bob : 10.0.0.0/8\n+ : ALL : ALL\n");
+    w.dns.queried.clear();
+    decide(*policy, w, remote("alice", "ws1.example.com"));
+    CHECK_INT(w.dns.queried.size(), 0, "no DNS for a rule the user is not in");
     // A user name that matches is not looked up as a group.
     w.id.group_calls.clear();
     decide(*compile_ok("+ : alice : ALL\n"), w, on_tty("alice", "tty1"));
