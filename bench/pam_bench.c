@@ -24,7 +24,9 @@
  * out of rate and cpu_ms unless it was the only one. maxrss_kb is the peak
  * resident memory (getrusage ru_maxrss): of this process in long mode, of
  * the largest child in fresh mode (posix_spawn does not copy this process's
- * memory, so a child's peak is its own decision's). Every decision must
+ * memory, so a child's peak is its own decision's). Fresh mode adds
+ *   med_ms=M min_ms=A max_ms=B
+ * the wall time of one decision (spawn to exit): median, fastest, slowest. Every decision must
  * return the same PAM code; otherwise the run fails (exit status 1).
  *
  * The service file in CONFDIR names the module by absolute path, so nothing
@@ -106,6 +108,12 @@ static int decide(const struct options *o)
     rc = pam_acct_mgmt(pamh, 0);
     pam_end(pamh, rc);
     return rc;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static long maxrss_kb(int who)
@@ -198,7 +206,13 @@ static int run_fresh(const struct options *o)
     double first = 0.0;
     int first_rc = 0;
     long k;
+    double *each = calloc((size_t)o->max_decisions, sizeof *each);
+    if (each == NULL) {
+        perror("pam_bench: calloc");
+        return 1;
+    }
     for (k = 0; k < o->max_decisions; ++k) {
+        double t0 = now_seconds();
         pid_t pid;
         int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
         if (err != 0) {
@@ -217,6 +231,7 @@ static int run_fresh(const struct options *o)
             return 1;
         }
         int rc = WEXITSTATUS(status);
+        each[k] = now_seconds() - t0;
         if (k == 0) {
             first = now_seconds() - start;
             first_rc = rc;
@@ -231,7 +246,13 @@ static int run_fresh(const struct options *o)
     }
     posix_spawn_file_actions_destroy(&fa);
     double cpu = (cpu_seconds(RUSAGE_CHILDREN) - cpu_start) / (double)k;
-    return report("fresh", k, now_seconds() - start, first, cpu, first_rc, maxrss_kb(RUSAGE_CHILDREN));
+    double seconds = now_seconds() - start;
+    qsort(each, (size_t)k, sizeof *each, by_value);
+    int rv = report("fresh", k, seconds, first, cpu, first_rc, maxrss_kb(RUSAGE_CHILDREN));
+    /* Wall time of one decision: median, fastest, slowest. */
+    printf("med_ms=%.3f min_ms=%.3f max_ms=%.3f\n", each[k / 2] * 1000.0, each[0] * 1000.0, each[k - 1] * 1000.0);
+    free(each);
+    return rv;
 }
 
 static void usage(void)
