@@ -5,7 +5,7 @@
 // and the lookups passed in (identity, DNS).
 #pragma once
 
-#include <atomic>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -142,8 +142,8 @@ Origin origin_of(const Request& r);
 // The policy keeps the text of its files and, per rule, where it is; the
 // Rule objects (about thirty times the size of their text) are built only
 // for whoever asks for rules() or a trace. A fresh process that decides once
-// (an sshd child) validates every line and then evaluates rule by rule,
-// building one rule at a time: evaluate_once().
+// (an sshd child) compiles and decides in one pass, building one rule at a
+// time: compile_and_decide().
 class Policy {
 public:
     // Compiles the files in order (access.conf, then access.d/*.conf). Any
@@ -173,12 +173,17 @@ public:
     // lookups that evaluate() skips.
     Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace,
                       TraceDepth depth = TraceDepth::as_evaluated) const;
-    // The same decision as evaluate(), without building rules(): each rule
-    // is built when it is reached and dropped after. For a process that
-    // decides once. The Decision's rule is a copy owned by the policy, kept
-    // until the next evaluate_once(): compare rules by file and line, not
-    // by address. Not to be called concurrently on one policy.
-    Decision evaluate_once(const Request& request, Environment& env) const;
+    // compile_buffers() and, in the same pass over the text, the decision
+    // evaluate() would make, without building rules(): each rule is built
+    // once, evaluated, and dropped. For a process that decides once (an sshd
+    // child). *decision means nothing unless the policy is valid();
+    // evaluation stops at the first invalid line, so an invalid policy makes
+    // no lookups past it. Its rule is a copy owned by the returned policy:
+    // compare rules by file and line, not by address.
+    static std::shared_ptr<const Policy> compile_and_decide(std::vector<core::ConfigBuffer>&& files,
+                                                            const ParseOptions& options, core::Diagnostics* diags,
+                                                            const Request& request, Environment& env,
+                                                            Decision* decision);
 
     Policy() = default;
     Policy(const Policy&) = delete;
@@ -196,15 +201,24 @@ private:
         uint32_t offset;
         uint32_t length;
     };
-    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out) const;
+    static std::shared_ptr<const Policy> compile_impl(std::vector<core::ConfigBuffer>&& files,
+                                                      const ParseOptions& options, core::Diagnostics* diags,
+                                                      const Request* request, Environment* env, Decision* decision);
+    struct Scratch;  // the compiler's working space, reused from rule to rule
+    // Builds one rule into *out, which may hold another: its storage is
+    // reused. whole: also file, source and the lists' text (for explain,
+    // lint and the log); evaluation needs none of them.
+    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out, Scratch* scratch, bool whole) const;
 
     std::vector<Source> sources_;
     std::vector<RuleRef> refs_;
+    // Per byte: 1 = in fieldsep=, 2 = in listsep= (asked for every byte).
+    std::array<uint8_t, 256> separators_{};
     bool valid_ = false;
     ParseOptions options_;
     mutable std::once_flag built_;
     mutable std::vector<Rule> rules_;
-    mutable std::unique_ptr<Rule> once_rule_;  // evaluate_once()'s deciding rule
+    std::unique_ptr<Rule> once_rule_;  // compile_and_decide()'s deciding rule
 };
 
 // The files a policy is made of: the main file, then (when use_dropins) the

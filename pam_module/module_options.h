@@ -44,5 +44,9 @@ struct LoadedPolicy {
     bool main_missing = false;             // the main file does not exist
 };
 LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir = kDropinDir);
+// The same, deciding `request` in the same pass (Policy::compile_and_decide):
+// *decision is meaningful only when the returned policy is valid.
+LoadedPolicy load_policy_and_decide(const ModuleOptions& options, const std::string& dropin_dir,
+                                    const Request& request, Environment& env, Decision* decision);
 
 }  // namespace ringfence::access

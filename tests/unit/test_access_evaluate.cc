@@ -867,6 +867,51 @@ void group_lookups_per_decision(void**) {
     CHECK_INT(w.id.group_calls.size(), 0, "own name");
 }
 
+// The one-pass compile-and-decide of a fresh process: the whole text is
+// still checked, and evaluation stops at the first invalid line, so an
+// invalid policy makes no lookup past it.
+void compile_and_decide_stops_at_errors(void**) {
+    World w;
+    ringfence::core::UserInfo user = w.id.user("alice");
+    Request r;
+    r.user = &user;
+    r.tty = std::string("tty1");
+    r.service = "login";
+    r.when = kMonday10;
+    Environment env{w.id, w.dns};
+    auto run = [&](const std::string& text, Decision* d, Diagnostics* diags) {
+        std::vector<ringfence::core::ConfigBuffer> files(1);
+        files[0].path = "access.conf";
+        files[0].data = text;
+        w.id.group_calls.clear();
+        return Policy::compile_and_decide(std::move(files), ParseOptions(), diags, r, env, d);
+    };
+    Decision d;
+    Diagnostics diags;
+    auto policy = run("- : (staff) : ALL\n- : bad line\n+ : (wheel) : ALL\n- : ALL : ALL\n", &d, &diags);
+    CHECK(!policy->valid(), "line 2 is invalid");
+    CHECK_INT(diags.size(), 1, unit::join_diags(diags));
+    CHECK_INT(diags[0].line, 2, "the error is line 2's");
+    CHECK_INT(w.id.group_calls.size(), 1, "staff only: nothing past the invalid line");
+    // Errors after the deciding rule are still found.
+    diags.clear();
+    policy = run("+ : (wheel) : ALL\n- : (staff) : ALL\n+ : x y : ALL : Zz0800-1800\n", &d, &diags);
+    CHECK(!policy->valid(), "line 3 is invalid, after the rule that decides");
+    CHECK_INT(diags.size(), 1, unit::join_diags(diags));
+    CHECK_INT(w.id.group_calls.size(), 1, "wheel decided: staff not looked up");
+    // A valid policy: the decision of evaluate(), its rule whole.
+    diags.clear();
+    policy = run("# comment\n- : (staff) : ALL\n+ : (wheel) : ALL\n- : ALL : ALL\n", &d, &diags);
+    CHECK(policy->valid(), unit::join_diags(diags));
+    CHECK(d.verdict == A && d.rule != nullptr && d.rule->line == 3, d.explanation());
+    CHECK_STR(d.rule->source, "+ : (wheel) : ALL", "source as written");
+    CHECK_STR(d.rule->location(), "access.conf:3", "location");
+    CHECK_STR(d.rule->users.text, "(wheel)", "list as written");
+    Decision again = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(again.verdict == d.verdict && again.rule->line == d.rule->line, again.explanation());
+    CHECK_INT(policy->rules().size(), 3, "every rule, built on demand");
+}
+
 // Three-valued EXCEPT: A EXCEPT B EXCEPT C with an unknown part.
 void unresolved_in_except_chains(void**) {
     World w;
@@ -955,6 +1000,7 @@ int main() {
         cmocka_unit_test(dns_once_per_decision), cmocka_unit_test(dns_only_when_needed),
         cmocka_unit_test(time_fields),          cmocka_unit_test(classic_recipe),
         cmocka_unit_test(unresolved_groups_fail_closed), cmocka_unit_test(group_lookups_per_decision),
+        cmocka_unit_test(compile_and_decide_stops_at_errors),
         cmocka_unit_test(unresolved_in_except_chains),
     };
     unit::apply_filters();

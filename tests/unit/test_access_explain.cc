@@ -513,6 +513,32 @@ void explain_decides_as_evaluate(void**) {
             bool plain_deny = d.verdict == Verdict::deny && d.unresolved_group.empty();
             CHECK(why.empty() != plain_deny, row + "\nwhy: " + why);
             CHECK(why.size() <= 803, row);
+            // One pass, as a fresh process decides: the same decision, the
+            // same lookups in the same order as evaluate().
+            World w4;
+            ringfence::core::UserInfo u4;
+            Request r4 = request(w4, a, &u4);
+            Environment env4{w4.id, w4.dns};
+            Diagnostics diags4;
+            Decision once;
+            std::vector<ringfence::core::ConfigBuffer> bufs(1);
+            bufs[0].path = "access.conf";
+            bufs[0].data = text;
+            auto fresh = Policy::compile_and_decide(std::move(bufs), options, &diags4, r4, env4, &once);
+            CHECK(fresh->valid(), row);
+            CHECK(once.verdict == d.verdict, row + "\nonce: " + once.explanation() + "\nevaluate: " + d.explanation());
+            CHECK((once.rule == nullptr) == (d.rule == nullptr), row);
+            if (once.rule != nullptr && d.rule != nullptr) {
+                CHECK_STR(once.rule->location(), d.rule->location(), row);
+                CHECK_STR(once.rule->source, d.rule->source, row);
+            }
+            CHECK_STR(once.unresolved_group, d.unresolved_group, row);
+            CHECK_STR(once.origin, d.origin, row);
+            CHECK(once.remote == d.remote, row);
+            CHECK(w4.id.group_calls == w1.id.group_calls, row);
+            CHECK_INT(w4.id.group_list_calls, w1.id.group_list_calls, row);
+            CHECK_INT(w4.id.netgroup_calls.size(), w1.id.netgroup_calls.size(), row);
+            CHECK(w4.dns.queried == w1.dns.queried, row);
             // The text ends with the verdict.
             std::string shown = ringfence::access::format_explanation(e);
             CHECK(unit::contains(shown, "verdict: " + d.explanation() + "\n"), row + "\n" + shown);
