@@ -51,6 +51,14 @@ bool only_digits_and_dots(std::string_view s) {
     }
     return true;
 }
+// 1 to 3 decimal digits (checked by the caller).
+int octet_value(std::string_view digits) {
+    int v = 0;
+    for (char c : digits) {
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
 bool only_address_chars(std::string_view s) {  // "0123456789abcdefABCDEF:./"
     for (char c : s) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.' ||
@@ -313,8 +321,7 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         while (ok && i < tok.size()) {
             size_t dot = tok.find('.', i);
             std::string_view oct = tok.substr(i, dot - i);
-            ok = !oct.empty() && oct.size() <= 3 && std::stoi(std::string(oct)) <= 255 &&
-                 (oct.size() == 1 || oct[0] != '0');
+            ok = !oct.empty() && oct.size() <= 3 && octet_value(oct) <= 255 && (oct.size() == 1 || oct[0] != '0');
             ++octets;
             i = dot + 1;
         }
@@ -329,8 +336,9 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         return true;
     }
     size_t slash = tok.find('/');
-    if (slash != std::string_view::npos && (IpAddress::parse(tok.substr(0, slash)) ||
-                                            only_address_chars(tok))) {
+    // The cheap test first: it holds for every IPv4 network.
+    if (slash != std::string_view::npos &&
+        (only_address_chars(tok) || IpAddress::parse(tok.substr(0, slash)))) {
         std::string why;
         auto range = core::CidrRange::parse(tok, &why);
         if (!range) {
@@ -479,12 +487,13 @@ bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* o
             continue;
         }
         check_invisible(t.text);
-        Token tok;
+        std::vector<Token>& part = out->parts[used - 1];
+        Token& tok = part.emplace_back();
         bool ok = users ? compile_user_token(t.text, &tok) : compile_origin_token(t.text, &tok);
         if (!ok) {
+            part.pop_back();
             return false;
         }
-        out->parts[used - 1].push_back(std::move(tok));
     }
     if (out->parts.front().empty()) {
         return error(offset_of(field), std::string("empty ") + what + " field",

@@ -44,6 +44,11 @@ struct Token {
         v4_prefix,      // 192.168. (origins)
         network,        // address, addr/len, addr/mask (origins)
     };
+    // Not value-initialised (the members have their own initialisers): the
+    // compiler makes one per list item, and zero-filling the whole object
+    // first showed in profiles.
+    Token() {}
+
     Kind kind = Kind::name;
     std::string text;                          // as written
     int column = 0;                            // 1-based column of `text` in the rule's line
