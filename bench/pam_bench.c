@@ -16,12 +16,17 @@
  * whichever comes first, and always make at least one decision (in long
  * mode the SECONDS start after the first decision, see run_long). They
  * print one line of key=value pairs:
- *   mode=long decisions=K seconds=T first_ms=F rate=R cpu_ms=C rc=RC
+ *   mode=long decisions=K seconds=T first_ms=F rate=R cpu_ms=C rc=RC maxrss_kb=M
  * where rate is decisions per second (wall clock) and cpu_ms the CPU time
  * (user + system) per decision: of the children in fresh mode, of this
  * process in long mode. In long mode the first decision (which pays for
  * loading the module and any cold cache) is reported as first_ms and left
- * out of rate and cpu_ms unless it was the only one. Every decision must
+ * out of rate and cpu_ms unless it was the only one. maxrss_kb is the peak
+ * resident memory (getrusage ru_maxrss): of this process in long mode, of
+ * the largest child in fresh mode (posix_spawn does not copy this process's
+ * memory, so a child's peak is its own decision's). Fresh mode adds
+ *   med_ms=M min_ms=A max_ms=B
+ * the wall time of one decision (spawn to exit): median, fastest, slowest. Every decision must
  * return the same PAM code; otherwise the run fails (exit status 1).
  *
  * The service file in CONFDIR names the module by absolute path, so nothing
@@ -105,7 +110,20 @@ static int decide(const struct options *o)
     return rc;
 }
 
-static int report(const char *mode, long decisions, double seconds, double first, double cpu, int rc)
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static long maxrss_kb(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return ru.ru_maxrss;
+}
+
+static int report(const char *mode, long decisions, double seconds, double first, double cpu, int rc, long rss)
 {
     double rate;
     if (decisions > 1 && strcmp(mode, "long") == 0) {
@@ -113,8 +131,8 @@ static int report(const char *mode, long decisions, double seconds, double first
     } else {
         rate = (double)decisions / seconds;
     }
-    printf("mode=%s decisions=%ld seconds=%.6f first_ms=%.3f rate=%.3f cpu_ms=%.3f rc=%d\n", mode, decisions,
-           seconds, first * 1000.0, rate, cpu * 1000.0, rc);
+    printf("mode=%s decisions=%ld seconds=%.6f first_ms=%.3f rate=%.3f cpu_ms=%.3f rc=%d maxrss_kb=%ld\n", mode,
+           decisions, seconds, first * 1000.0, rate, cpu * 1000.0, rc, rss);
     return 0;
 }
 
@@ -156,7 +174,7 @@ static int run_long(const struct options *o)
     }
     double cpu_end = cpu_seconds(RUSAGE_SELF);
     double cpu = k > 1 ? (cpu_end - cpu_steady_start) / (double)(k - 1) : cpu_end - cpu_start;
-    return report("long", k, now_seconds() - start, first, cpu, first_rc);
+    return report("long", k, now_seconds() - start, first, cpu, first_rc, maxrss_kb(RUSAGE_SELF));
 }
 
 static int run_fresh(const struct options *o)
@@ -188,7 +206,13 @@ static int run_fresh(const struct options *o)
     double first = 0.0;
     int first_rc = 0;
     long k;
+    double *each = calloc((size_t)o->max_decisions, sizeof *each);
+    if (each == NULL) {
+        perror("pam_bench: calloc");
+        return 1;
+    }
     for (k = 0; k < o->max_decisions; ++k) {
+        double t0 = now_seconds();
         pid_t pid;
         int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
         if (err != 0) {
@@ -207,6 +231,7 @@ static int run_fresh(const struct options *o)
             return 1;
         }
         int rc = WEXITSTATUS(status);
+        each[k] = now_seconds() - t0;
         if (k == 0) {
             first = now_seconds() - start;
             first_rc = rc;
@@ -221,7 +246,13 @@ static int run_fresh(const struct options *o)
     }
     posix_spawn_file_actions_destroy(&fa);
     double cpu = (cpu_seconds(RUSAGE_CHILDREN) - cpu_start) / (double)k;
-    return report("fresh", k, now_seconds() - start, first, cpu, first_rc);
+    double seconds = now_seconds() - start;
+    qsort(each, (size_t)k, sizeof *each, by_value);
+    int rv = report("fresh", k, seconds, first, cpu, first_rc, maxrss_kb(RUSAGE_CHILDREN));
+    /* Wall time of one decision: median, fastest, slowest. */
+    printf("med_ms=%.3f min_ms=%.3f max_ms=%.3f\n", each[k / 2] * 1000.0, each[0] * 1000.0, each[k - 1] * 1000.0);
+    free(each);
+    return rv;
 }
 
 static void usage(void)

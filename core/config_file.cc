@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -59,83 +60,124 @@ FileStamp stamp_of(const std::string& path) {
     return stamp_from(st);
 }
 
-ReadResult read_config_file(const std::string& path, const ReadLimits& limits) {
+BufferResult read_config_buffer(const std::string& path, const ReadLimits& limits) {
+    auto fail_buffer = [&](const ReadResult& e) {
+        BufferResult b;
+        b.status = ReadStatus::error;
+        b.error = e.error;
+        return b;
+    };
     Fd f{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
     if (f.fd < 0) {
         int err = errno;
         if (err == ENOENT) {
-            ReadResult r;
+            BufferResult r;
             r.status = ReadStatus::missing;
             r.text.path = path;
             return r;
         }
         if (err == ELOOP) {
-            return fail(path, "refusing to read a symbolic link", "point the configuration at the real file");
+            return fail_buffer(fail(path, "refusing to read a symbolic link", "point the configuration at the real file"));
         }
-        return fail(path, std::string("cannot open: ") + std::strerror(err));
+        return fail_buffer(fail(path, std::string("cannot open: ") + std::strerror(err)));
     }
     struct stat st;
     if (::fstat(f.fd, &st) != 0) {
-        return fail(path, std::string("cannot stat: ") + std::strerror(errno));
+        return fail_buffer(fail(path, std::string("cannot stat: ") + std::strerror(errno)));
     }
     if (!S_ISREG(st.st_mode)) {
-        return fail(path, "not a regular file");
+        return fail_buffer(fail(path, "not a regular file"));
     }
     if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-        return fail(path, "refusing a file owned by uid " + std::to_string(st.st_uid) + " (it must be owned by root)",
-                    "chown root " + path);
+        return fail_buffer(fail(path,
+                                "refusing a file owned by uid " + std::to_string(st.st_uid) +
+                                    " (it must be owned by root)",
+                                "chown root " + path));
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        return fail(path, "refusing a file that is writable by group or others", "chmod go-w " + path);
+        return fail_buffer(fail(path, "refusing a file that is writable by group or others", "chmod go-w " + path));
     }
     if (static_cast<uint64_t>(st.st_size) > limits.max_bytes) {
-        return fail(path, "file is larger than " + std::to_string(limits.max_bytes) + " bytes");
+        return fail_buffer(fail(path, "file is larger than " + std::to_string(limits.max_bytes) + " bytes"));
     }
 
-    std::string data;
-    data.reserve(static_cast<size_t>(st.st_size));
-    char buf[65536];
+    // Read straight into the buffer (no bounce copy); it grows only if the
+    // file grew since fstat.
+    BufferResult r;
+    std::string& data = r.text.data;
+    data.resize(static_cast<size_t>(st.st_size) + 1);
+    size_t used = 0;
     for (;;) {
-        ssize_t n = ::read(f.fd, buf, sizeof buf);
+        if (used == data.size()) {
+            if (data.size() > limits.max_bytes) {
+                return fail_buffer(fail(path, "file is larger than " + std::to_string(limits.max_bytes) + " bytes"));
+            }
+            data.resize(std::min(data.size() * 2, limits.max_bytes + 1));
+        }
+        ssize_t n = ::read(f.fd, &data[used], data.size() - used);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            return fail(path, std::string("read error: ") + std::strerror(errno));
+            return fail_buffer(fail(path, std::string("read error: ") + std::strerror(errno)));
         }
         if (n == 0) {
             break;
         }
-        if (data.size() + static_cast<size_t>(n) > limits.max_bytes) {
-            return fail(path, "file is larger than " + std::to_string(limits.max_bytes) + " bytes");
-        }
-        data.append(buf, static_cast<size_t>(n));
+        used += static_cast<size_t>(n);
     }
+    if (used > limits.max_bytes) {
+        return fail_buffer(fail(path, "file is larger than " + std::to_string(limits.max_bytes) + " bytes"));
+    }
+    data.resize(used);
 
-    ReadResult r;
-    r.status = ReadStatus::ok;
-    r.text.path = path;
-    r.text.stamp = stamp_from(st);
+    // The line checks, without splitting.
     size_t start = 0;
     int line_no = 0;
     while (start < data.size()) {
         ++line_no;
-        size_t nl = data.find('\n', start);
+        const char* nl_p = static_cast<const char*>(std::memchr(data.data() + start, '\n', data.size() - start));
+        size_t nl = nl_p == nullptr ? std::string::npos : static_cast<size_t>(nl_p - data.data());
         size_t end = nl == std::string::npos ? data.size() : nl;
         if (end - start > limits.max_line_bytes) {
             ReadResult e = fail(path, "line is longer than " + std::to_string(limits.max_line_bytes) + " bytes");
             e.error.line = line_no;
-            return e;
+            return fail_buffer(e);
         }
-        std::string line = data.substr(start, end - start);
-        size_t nul = line.find('\0');
-        if (nul != std::string::npos) {
+        const void* nul = std::memchr(data.data() + start, '\0', end - start);
+        if (nul != nullptr) {
             ReadResult e = fail(path, "NUL byte in line", "this does not look like a text file");
             e.error.line = line_no;
-            e.error.column = static_cast<int>(nul) + 1;
-            return e;
+            e.error.column = static_cast<int>(static_cast<const char*>(nul) - (data.data() + start)) + 1;
+            return fail_buffer(e);
         }
-        r.text.lines.push_back(std::move(line));
+        if (nl == std::string::npos) {
+            break;
+        }
+        start = nl + 1;
+    }
+    r.status = ReadStatus::ok;
+    r.text.path = path;
+    r.text.stamp = stamp_from(st);
+    return r;
+}
+
+ReadResult read_config_file(const std::string& path, const ReadLimits& limits) {
+    BufferResult b = read_config_buffer(path, limits);
+    ReadResult r;
+    r.status = b.status;
+    r.error = std::move(b.error);
+    r.text.path = std::move(b.text.path);
+    r.text.stamp = b.text.stamp;
+    if (b.status != ReadStatus::ok) {
+        return r;
+    }
+    const std::string& data = b.text.data;
+    size_t start = 0;
+    while (start < data.size()) {
+        size_t nl = data.find('\n', start);
+        size_t end = nl == std::string::npos ? data.size() : nl;
+        r.text.lines.emplace_back(data, start, end - start);
         if (nl == std::string::npos) {
             break;
         }

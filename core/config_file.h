@@ -55,4 +55,21 @@ struct ReadResult {
 
 ReadResult read_config_file(const std::string& path, const ReadLimits& limits = ReadLimits());
 
+// The same file, read with the same checks (trust, size, line length, NUL),
+// kept as one buffer: a string per line costs more than the text itself,
+// and a policy that keeps its text whole only needs the offsets.
+struct ConfigBuffer {
+    std::string path;
+    std::string data;  // the file as read; lines are split at '\n' as read_config_file does
+    FileStamp stamp;
+};
+
+struct BufferResult {
+    ReadStatus status = ReadStatus::error;
+    ConfigBuffer text;
+    Diagnostic error;  // set when status == error
+};
+
+BufferResult read_config_buffer(const std::string& path, const ReadLimits& limits = ReadLimits());
+
 }  // namespace ringfence::core

@@ -32,6 +32,43 @@ struct RawToken {
     int column;
 };
 
+// Byte tests for the compiler's hot path: the same answers as
+// find_first_of / find_first_not_of with these sets, without a search of
+// the set for every byte.
+bool has_either(std::string_view s, char a, char b) {
+    for (char c : s) {
+        if (c == a || c == b) {
+            return true;
+        }
+    }
+    return false;
+}
+bool only_digits_and_dots(std::string_view s) {
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || c == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+// 1 to 3 decimal digits (checked by the caller).
+int octet_value(std::string_view digits) {
+    int v = 0;
+    for (char c : digits) {
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+bool only_address_chars(std::string_view s) {  // "0123456789abcdefABCDEF:./"
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.' ||
+              c == '/')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // ":0", ":1.0": a local X display, the only origin with a colon that is
 // not an IPv6 address.
 bool is_x_display(std::string_view tok) {
@@ -55,57 +92,73 @@ bool looks_like_bare_times(std::string_view s) {
 
 class LineCompiler {
 public:
-    LineCompiler(const core::ConfigText& file, int line_no, const std::string& line, const ParseOptions& options,
+    // separators: per byte, 1 = in fieldsep=, 2 = in listsep=. toks:
+    // scratch space, reused from line to line. whole: also the lists' text
+    // as written, which only explain and lint show (evaluation never reads it).
+    LineCompiler(const std::string& path, int line_no, std::string_view line, const ParseOptions& options,
+                 const std::array<uint8_t, 256>& separators, std::vector<RawToken>* toks, bool whole,
                  Diagnostics* diags)
-        : file_(file), line_no_(line_no), line_(line), options_(options), diags_(diags) {}
+        : path_(path),
+          line_no_(line_no),
+          line_(line),
+          options_(options),
+          separators_(separators),
+          toks_(*toks),
+          whole_(whole),
+          diags_(diags) {}
 
-    // Returns false (with a diagnostic) if the line is not a valid rule.
+    // Fills *rule (which may hold an earlier line's rule: every field is
+    // set again, storage is reused). Returns false (with a diagnostic) if
+    // the line is not a valid rule.
     bool compile(Rule* rule);
 
 private:
     bool error(size_t offset, std::string message, std::string hint = "") {
         Diagnostic d;
-        d.file = file_.path;
+        d.file = path_;
         d.line = line_no_;
         d.column = static_cast<int>(offset) + 1;
         d.message = std::move(message);
-        d.source_line = line_;
+        d.source_line = std::string(line_);
         d.hint = std::move(hint);
         diags_->push_back(std::move(d));
         return false;
     }
     void warning(size_t offset, std::string message, std::string hint) {
         Diagnostic d;
-        d.file = file_.path;
+        d.file = path_;
         d.line = line_no_;
         d.column = static_cast<int>(offset) + 1;
         d.severity = core::Severity::warning;
         d.message = std::move(message);
-        d.source_line = line_;
+        d.source_line = std::string(line_);
         d.hint = std::move(hint);
         diags_->push_back(std::move(d));
     }
     void check_invisible(std::string_view tok);
     size_t offset_of(std::string_view part) const { return static_cast<size_t>(part.data() - line_.data()); }
-    bool is_fieldsep(char c) const { return options_.fieldsep.find(c) != std::string::npos; }
-    bool is_listsep(char c) const { return options_.listsep.find(c) != std::string::npos; }
+    bool is_fieldsep(char c) const { return (separators_[static_cast<unsigned char>(c)] & 1) != 0; }
+    bool is_listsep(char c) const { return (separators_[static_cast<unsigned char>(c)] & 2) != 0; }
 
-    std::vector<RawToken> split_list(std::string_view field) const;
+    void split_list(std::string_view field, std::vector<RawToken>* out) const;
     bool inside_ipv6_item(std::string_view text, size_t i) const;
     bool compile_list(std::string_view field, bool users, TokenList* out);
     bool compile_user_token(std::string_view tok, Token* out);
     bool compile_origin_token(std::string_view tok, Token* out);
     bool colon_item_error(std::string_view tok);
 
-    const core::ConfigText& file_;
+    const std::string& path_;
     int line_no_;
-    const std::string& line_;
+    std::string_view line_;
     const ParseOptions& options_;
+    const std::array<uint8_t, 256>& separators_;
+    std::vector<RawToken>& toks_;
+    bool whole_;
     Diagnostics* diags_;
 };
 
-std::vector<RawToken> LineCompiler::split_list(std::string_view field) const {
-    std::vector<RawToken> out;
+void LineCompiler::split_list(std::string_view field, std::vector<RawToken>* out) const {
+    out->clear();
     size_t i = 0;
     while (i < field.size()) {
         while (i < field.size() && is_listsep(field[i])) {
@@ -119,10 +172,9 @@ std::vector<RawToken> LineCompiler::split_list(std::string_view field) const {
         // pam_access keeps the blanks and then never matches (a bug).
         std::string_view tok = trim(field.substr(start, i - start));
         if (!tok.empty()) {
-            out.push_back(RawToken{tok, static_cast<int>(offset_of(tok))});
+            out->push_back(RawToken{tok, static_cast<int>(offset_of(tok))});
         }
     }
-    return out;
 }
 
 bool LineCompiler::inside_ipv6_item(std::string_view text, size_t i) const {
@@ -151,7 +203,7 @@ bool LineCompiler::inside_ipv6_item(std::string_view text, size_t i) const {
 }
 
 bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
-    out->text = std::string(tok);
+    out->text.assign(tok);
     out->column = static_cast<int>(offset_of(tok)) + 1;
     size_t hash = tok.find('#');
     if (hash != std::string_view::npos) {
@@ -212,10 +264,10 @@ bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
         out->kind = Token::Kind::all;
         return true;
     }
-    if (tok.find_first_of("()") != std::string_view::npos) {
+    if (has_either(tok, '(', ')')) {
         return error(offset_of(tok), "'" + std::string(tok) + "' has unbalanced parentheses: expected (groupname)");
     }
-    if (tok.find_first_of("*?") != std::string_view::npos) {
+    if (has_either(tok, '*', '?')) {
         return error(offset_of(tok), "'" + std::string(tok) + "': access.conf has no wildcards",
                      "list the names, or use a (group)");
     }
@@ -225,7 +277,7 @@ bool LineCompiler::compile_user_token(std::string_view tok, Token* out) {
 }
 
 bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
-    out->text = std::string(tok);
+    out->text.assign(tok);
     out->column = static_cast<int>(offset_of(tok)) + 1;
     size_t hash = tok.find('#');
     if (hash != std::string_view::npos) {
@@ -256,11 +308,11 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         out->value = std::string(tok);
         return true;
     }
-    if (tok.find_first_of("*?") != std::string_view::npos) {
+    if (has_either(tok, '*', '?')) {
         return error(offset_of(tok), "'" + std::string(tok) + "': access.conf has no wildcards",
                      "for networks write a prefix (10.1.) or a CIDR (10.1.0.0/16)");
     }
-    bool digits_and_dots = tok.find_first_not_of("0123456789.") == std::string_view::npos;
+    bool digits_and_dots = only_digits_and_dots(tok);
     if (tok.back() == '.') {
         // "192.168." : one to three decimal octets, each followed by a dot.
         bool ok = digits_and_dots;
@@ -269,8 +321,7 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         while (ok && i < tok.size()) {
             size_t dot = tok.find('.', i);
             std::string_view oct = tok.substr(i, dot - i);
-            ok = !oct.empty() && oct.size() <= 3 && std::stoi(std::string(oct)) <= 255 &&
-                 (oct.size() == 1 || oct[0] != '0');
+            ok = !oct.empty() && oct.size() <= 3 && octet_value(oct) <= 255 && (oct.size() == 1 || oct[0] != '0');
             ++octets;
             i = dot + 1;
         }
@@ -285,9 +336,9 @@ bool LineCompiler::compile_origin_token(std::string_view tok, Token* out) {
         return true;
     }
     size_t slash = tok.find('/');
-    if (slash != std::string_view::npos && (IpAddress::parse(tok.substr(0, slash)) ||
-                                            tok.find_first_not_of("0123456789abcdefABCDEF:./") ==
-                                                std::string_view::npos)) {
+    // The cheap test first: it holds for every IPv4 network.
+    if (slash != std::string_view::npos &&
+        (only_address_chars(tok) || IpAddress::parse(tok.substr(0, slash)))) {
         std::string why;
         auto range = core::CidrRange::parse(tok, &why);
         if (!range) {
@@ -331,7 +382,7 @@ bool LineCompiler::colon_item_error(std::string_view tok) {
     if (tok.find_first_not_of(":") == std::string_view::npos) {
         // What follows may be a times field with a mistyped day code
         // ("Mn0800-1800"): say so rather than only "stray".
-        std::string_view next = trim(std::string_view(line_).substr(offset_of(tok) + tok.size()));
+        std::string_view next = trim(line_.substr(offset_of(tok) + tok.size()));
         next = next.substr(0, next.find_first_of(" \t"));
         size_t letters = next.find_first_not_of("!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
         if (letters != std::string_view::npos && letters > 0 && std::isdigit(static_cast<unsigned char>(next[letters]))) {
@@ -398,14 +449,33 @@ void LineCompiler::check_invisible(std::string_view tok) {
 }
 
 bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* out) {
-    out->text = std::string(trim(field));
-    out->parts.emplace_back();
-    std::vector<RawToken> toks = split_list(field);
+    if (whole_) {
+        out->text.assign(trim(field));
+    }
+    // *out may hold an earlier line's list: its vectors are emptied and
+    // reused, and the parts past the last one used dropped on the way out.
+    size_t used = 0;
+    struct Trim {
+        std::vector<std::vector<Token>>& parts;
+        size_t& used;
+        ~Trim() { parts.resize(used); }
+    } trim_parts{out->parts, used};
+    auto open_part = [&] {
+        if (used == out->parts.size()) {
+            out->parts.emplace_back();
+        } else {
+            out->parts[used].clear();
+        }
+        ++used;
+    };
+    open_part();
+    split_list(field, &toks_);
+    const std::vector<RawToken>& toks = toks_;
     const char* what = users ? "users" : "origins";
     for (size_t i = 0; i < toks.size(); ++i) {
         const RawToken& t = toks[i];
         if (iequals(t.text, "EXCEPT")) {
-            if (out->parts.back().empty()) {
+            if (out->parts[used - 1].empty()) {
                 return error(static_cast<size_t>(t.column),
                              std::string("EXCEPT must follow at least one entry in the ") + what + " field");
             }
@@ -413,16 +483,17 @@ bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* o
                 return error(static_cast<size_t>(t.column),
                              std::string("EXCEPT must be followed by at least one entry in the ") + what + " field");
             }
-            out->parts.emplace_back();
+            open_part();
             continue;
         }
         check_invisible(t.text);
-        Token tok;
+        std::vector<Token>& part = out->parts[used - 1];
+        Token& tok = part.emplace_back();
         bool ok = users ? compile_user_token(t.text, &tok) : compile_origin_token(t.text, &tok);
         if (!ok) {
+            part.pop_back();
             return false;
         }
-        out->parts.back().push_back(std::move(tok));
     }
     if (out->parts.front().empty()) {
         return error(offset_of(field), std::string("empty ") + what + " field",
@@ -433,6 +504,8 @@ bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* o
 
 bool LineCompiler::compile(Rule* rule) {
     std::string_view s(line_);
+    rule->times.reset();
+    rule->times_column = 0;
     // permission : users : origins [: times]
     size_t sep1 = std::string_view::npos;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -593,6 +666,15 @@ public:
                 return Tri::no;
             }
         }
+        // Origins that can be compared without asking anyone (no netgroup,
+        // no DNS) are compared first: when they do not match, the rule does
+        // not match whatever the users field says (no AND unknown is no),
+        // so its group lookups would be wasted. Same decision; the trace
+        // keeps the order in which the rule reads.
+        if (trace_ == nullptr && origins_need_no_lookup(rule.origins) &&
+            list_matches(rule.origins, false) == Tri::no) {
+            return Tri::no;
+        }
         Tri users = list_matches(rule.users, true);
         if (trace_ != nullptr) {
             trace_->users = users;
@@ -604,6 +686,44 @@ public:
     }
 
 private:
+    // Whether origin_matches() answers for every item of `list` from the
+    // request alone.
+    bool origins_need_no_lookup(const TokenList& list) {
+        for (const auto& part : list.parts) {
+            for (const Token& t : part) {
+                switch (t.kind) {
+                    case Token::Kind::all:
+                    case Token::Kind::local:
+                    case Token::Kind::name:
+                    case Token::Kind::domain:
+                        break;
+                    case Token::Kind::v4_prefix:
+                    case Token::Kind::network:
+                        if (origin_.remote && !origin_is_address()) {
+                            return false;
+                        }
+                        break;
+                    default:
+                        return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    // As addresses_of(): an address that it takes without resolving.
+    bool origin_is_address() {
+        if (!numeric_known_) {
+            numeric_known_ = true;
+            const std::string& name = origin_.text;
+            size_t percent = name.find('%');
+            auto a = IpAddress::parse(percent == std::string::npos ? std::string_view(name)
+                                                                   : std::string_view(name).substr(0, percent));
+            numeric_ = a && (percent == std::string::npos || !a->is_v4());
+        }
+        return numeric_;
+    }
+
     void record(Step::Field field, int part, const Token* token, Tri result, std::string why) {
         Step s;
         s.field = field;
@@ -812,6 +932,11 @@ private:
                     cache.push_back(x.unmapped());
                 }
             }
+            // For prefix items ("10.1."), once rather than per item.
+            auto& dotted = self ? self_dotted_ : from_dotted_;
+            for (const IpAddress& x : cache) {
+                dotted.push_back(x.is_v4() ? x.to_string() + "." : std::string());
+            }
         }
         return cache;
     }
@@ -861,8 +986,10 @@ private:
             }
             case Token::Kind::v4_prefix: {
                 const std::vector<IpAddress>& addrs = addresses_of(from, self);
-                for (const IpAddress& a : addrs) {
-                    if (a.is_v4() && (a.to_string() + ".").compare(0, t.value.size(), t.value) == 0) {
+                const std::vector<std::string>& dotted = self ? self_dotted_ : from_dotted_;
+                for (size_t i = 0; i < addrs.size(); ++i) {
+                    const IpAddress& a = addrs[i];
+                    if (a.is_v4() && dotted[i].compare(0, t.value.size(), t.value) == 0) {
                         if (why != nullptr) {
                             *why = (a.to_string() == from ? q(from) : q(from) + " (" + a.to_string() + ")") +
                                    " starts with " + q(t.text);
@@ -911,7 +1038,9 @@ private:
     std::string domain_, host_;
     bool domain_loaded_ = false, host_loaded_ = false;
     std::vector<IpAddress> from_addrs_, self_addrs_;
+    std::vector<std::string> from_dotted_, self_dotted_;  // "a.b.c.d." of each v4 address, "" otherwise
     bool from_loaded_ = false, self_loaded_ = false;
+    bool numeric_known_ = false, numeric_ = false;
     std::vector<Tri> parts_;                                // list_matches scratch
     std::unordered_map<std::string, Membership> groups_;   // memberships asked so far
     std::vector<gid_t> gids_;
@@ -967,37 +1096,153 @@ Origin origin_of(const Request& r) {
     return o;
 }
 
+struct Policy::Scratch {
+    std::vector<RawToken> toks;
+};
+
 std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText>& files,
                                               const ParseOptions& options, Diagnostics* diags) {
+    std::vector<core::ConfigBuffer> buffers;
+    buffers.reserve(files.size());
+    for (const core::ConfigText& f : files) {
+        core::ConfigBuffer b;
+        b.path = f.path;
+        b.stamp = f.stamp;
+        size_t n = 0;
+        for (const std::string& line : f.lines) {
+            n += line.size() + 1;
+        }
+        b.data.reserve(n);
+        for (const std::string& line : f.lines) {
+            b.data += line;
+            b.data += '\n';
+        }
+        buffers.push_back(std::move(b));
+    }
+    return compile_buffers(std::move(buffers), options, diags);
+}
+
+std::shared_ptr<const Policy> Policy::compile_buffers(std::vector<core::ConfigBuffer>&& files, const ParseOptions& options,
+                                              Diagnostics* diags) {
+    return compile_impl(std::move(files), options, diags, nullptr, nullptr, nullptr);
+}
+
+std::shared_ptr<const Policy> Policy::compile_and_decide(std::vector<core::ConfigBuffer>&& files,
+                                                         const ParseOptions& options, Diagnostics* diags,
+                                                         const Request& request, Environment& env, Decision* decision) {
+    return compile_impl(std::move(files), options, diags, &request, &env, decision);
+}
+
+std::shared_ptr<const Policy> Policy::compile_impl(std::vector<core::ConfigBuffer>&& files, const ParseOptions& options,
+                                                   Diagnostics* diags, const Request* request, Environment* env,
+                                                   Decision* decision) {
     auto policy = std::make_shared<Policy>();
     size_t errors_before = diags->size();
+    // Evaluation goes along while every line so far is valid and no rule
+    // has decided; an error ends it (the policy will refuse: no lookups
+    // past that point).
+    bool evaluating = request != nullptr;
     if (options.fieldsep.empty() || options.listsep.empty()) {
+        evaluating = false;
         Diagnostic d;
         d.file = "module options";
         d.message = options.fieldsep.empty() ? "fieldsep= must not be empty" : "listsep= must not be empty";
         diags->push_back(std::move(d));
     }
-    for (const core::ConfigText& file : files) {
-        int line_no = 0;
-        for (const std::string& raw : file.lines) {
+    policy->options_ = options;
+    for (unsigned char c : options.fieldsep) {
+        policy->separators_[c] |= 1;
+    }
+    for (unsigned char c : options.listsep) {
+        policy->separators_[c] |= 2;
+    }
+    policy->sources_.reserve(files.size());
+    for (core::ConfigBuffer& file : files) {
+        policy->sources_.push_back(Source{std::move(file.path), std::move(file.data)});
+        file.data.shrink_to_fit();
+    }
+    std::optional<Evaluator> ev;
+    if (evaluating) {
+        ev.emplace(*request, *env, options.nodefgroup);
+        *decision = Decision();
+        decision->origin = ev->origin().text;
+        decision->remote = ev->origin().remote;
+    }
+    // Every line is compiled (into one reused Rule, then dropped) here: the
+    // diagnostics, and the validity, are those of the whole text.
+    Scratch scratch;
+    Rule rule;
+    for (size_t f = 0; f < policy->sources_.size(); ++f) {
+        const Source& src = policy->sources_[f];
+        const std::string& data = src.text;
+        size_t start = 0;
+        uint32_t line_no = 0;
+        while (start < data.size()) {
             ++line_no;
+            size_t nl = data.find('\n', start);
+            size_t end = nl == std::string::npos ? data.size() : nl;
+            std::string_view raw(data.data() + start, end - start);
             std::string_view t = trim(raw);
-            if (t.empty() || t.front() == '#') {
-                continue;
+            if (!t.empty() && t.front() != '#') {
+                RuleRef ref{static_cast<uint32_t>(f), line_no, static_cast<uint32_t>(start),
+                            static_cast<uint32_t>(end - start)};
+                if (policy->build(ref, diags, &rule, &scratch, false)) {
+                    policy->refs_.push_back(ref);
+                    if (evaluating) {
+                        Tri m = ev->rule_matches(rule);
+                        if (m != Tri::no) {
+                            // As evaluate().
+                            evaluating = false;
+                            decision->verdict = m == Tri::yes && rule.allow ? Verdict::allow : Verdict::deny;
+                            if (m == Tri::unknown) {
+                                decision->unresolved_group = ev->unresolved_group();
+                            }
+                            // The rule as explain and the log show it.
+                            auto whole = std::make_unique<Rule>();
+                            Diagnostics again;
+                            policy->build(ref, &again, whole.get(), &scratch, true);
+                            policy->once_rule_ = std::move(whole);
+                            decision->rule = policy->once_rule_.get();
+                        }
+                    }
+                } else {
+                    evaluating = false;
+                }
             }
-            Rule rule;
-            rule.file = file.path;
-            rule.line = line_no;
-            rule.source = raw;
-            LineCompiler lc(file, line_no, raw, options, diags);
-            if (lc.compile(&rule)) {
-                policy->rules_.push_back(std::move(rule));
+            if (nl == std::string::npos) {
+                break;
             }
+            start = nl + 1;
         }
     }
-    policy->options_ = options;
+    policy->refs_.shrink_to_fit();
     policy->valid_ = !core::has_errors(Diagnostics(diags->begin() + static_cast<long>(errors_before), diags->end()));
     return policy;
+}
+
+bool Policy::build(const RuleRef& ref, Diagnostics* diags, Rule* out, Scratch* scratch, bool whole) const {
+    const Source& src = sources_[ref.source];
+    out->line = static_cast<int>(ref.line);
+    if (whole) {
+        out->file = src.path;
+        out->source.assign(src.text, ref.offset, ref.length);
+    }
+    std::string_view line(src.text.data() + ref.offset, ref.length);
+    LineCompiler lc(src.path, out->line, line, options_, separators_, &scratch->toks, whole, diags);
+    return lc.compile(out);
+}
+
+const std::vector<Rule>& Policy::rules() const {
+    std::call_once(built_, [this] {
+        std::vector<Rule> all(refs_.size());
+        Diagnostics again;  // the same as compile() reported
+        Scratch scratch;
+        for (size_t i = 0; i < refs_.size(); ++i) {
+            build(refs_[i], &again, &all[i], &scratch, true);
+        }
+        rules_ = std::move(all);
+    });
+    return rules_;
 }
 
 Decision Policy::evaluate(const Request& request, Environment& env) const {
@@ -1010,7 +1255,7 @@ Decision Policy::evaluate(const Request& request, Environment& env, std::vector<
     Decision d;
     d.origin = ev.origin().text;
     d.remote = ev.origin().remote;
-    for (const Rule& rule : rules_) {
+    for (const Rule& rule : rules()) {
         if (trace != nullptr) {
             trace->emplace_back();
             trace->back().rule = &rule;
@@ -1035,7 +1280,9 @@ Decision Policy::evaluate(const Request& request, Environment& env, std::vector<
     return d;
 }
 
-PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+namespace {
+
+PolicySource read_sources(const std::string& main_file, bool use_dropins, const std::string& dropin_dir, bool as_lines) {
     PolicySource src;
     std::vector<std::string> paths{main_file};
     if (use_dropins) {
@@ -1069,16 +1316,43 @@ PolicySource read_policy_files(const std::string& main_file, bool use_dropins, c
         }
     }
     for (const std::string& p : paths) {
-        core::ReadResult r = core::read_config_file(p);
-        src.stamps.emplace_back(p, r.status == core::ReadStatus::ok ? r.text.stamp : core::stamp_of(p));
-        if (r.status == core::ReadStatus::ok) {
-            src.files.push_back(std::move(r.text));
-        } else if (r.status == core::ReadStatus::error) {
+        core::ReadStatus status;
+        core::Diagnostic error;
+        core::FileStamp stamp;
+        if (as_lines) {
+            core::ReadResult r = core::read_config_file(p);
+            status = r.status;
+            stamp = r.text.stamp;
+            error = std::move(r.error);
+            if (status == core::ReadStatus::ok) {
+                src.files.push_back(std::move(r.text));
+            }
+        } else {
+            core::BufferResult r = core::read_config_buffer(p);
+            status = r.status;
+            stamp = r.text.stamp;
+            error = std::move(r.error);
+            if (status == core::ReadStatus::ok) {
+                src.buffers.push_back(std::move(r.text));
+            }
+        }
+        src.stamps.emplace_back(p, status == core::ReadStatus::ok ? stamp : core::stamp_of(p));
+        if (status == core::ReadStatus::error) {
             src.ok = false;
-            src.diags.push_back(std::move(r.error));
+            src.diags.push_back(std::move(error));
         }
     }
     return src;
+}
+
+}  // namespace
+
+PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+    return read_sources(main_file, use_dropins, dropin_dir, true);
+}
+
+PolicySource read_policy_buffers(const std::string& main_file, bool use_dropins, const std::string& dropin_dir) {
+    return read_sources(main_file, use_dropins, dropin_dir, false);
 }
 
 }  // namespace ringfence::access

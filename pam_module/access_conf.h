@@ -5,7 +5,10 @@
 // and the lookups passed in (identity, DNS).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +44,11 @@ struct Token {
         v4_prefix,      // 192.168. (origins)
         network,        // address, addr/len, addr/mask (origins)
     };
+    // Not value-initialised (the members have their own initialisers): the
+    // compiler makes one per list item, and zero-filling the whole object
+    // first showed in profiles.
+    Token() {}
+
     Kind kind = Kind::name;
     std::string text;                          // as written
     int column = 0;                            // 1-based column of `text` in the rule's line
@@ -136,15 +144,28 @@ struct Origin {
 };
 Origin origin_of(const Request& r);
 
+// The policy keeps the text of its files and, per rule, where it is; the
+// Rule objects (about thirty times the size of their text) are built only
+// for whoever asks for rules() or a trace. A fresh process that decides once
+// (an sshd child) compiles and decides in one pass, building one rule at a
+// time: compile_and_decide().
 class Policy {
 public:
     // Compiles the files in order (access.conf, then access.d/*.conf). Any
     // error is added to *diags and makes the policy invalid: valid() false.
+    // Every line is compiled here, whatever is built later, so an invalid
+    // file is refused before any evaluation.
     static std::shared_ptr<const Policy> compile(const std::vector<core::ConfigText>& files,
+                                                 const ParseOptions& options, core::Diagnostics* diags);
+    static std::shared_ptr<const Policy> compile_buffers(std::vector<core::ConfigBuffer>&& files,
                                                  const ParseOptions& options, core::Diagnostics* diags);
 
     bool valid() const { return valid_; }
-    const std::vector<Rule>& rules() const { return rules_; }
+    // Every rule, built on the first call (thread-safe); the references stay
+    // valid for the policy's life.
+    const std::vector<Rule>& rules() const;
+    size_t rule_count() const { return refs_.size(); }
+    size_t file_count() const { return sources_.size(); }
 
     const ParseOptions& options() const { return options_; }
 
@@ -152,25 +173,72 @@ public:
     // then allows). Must not be called on an invalid policy.
     Decision evaluate(const Request& request, Environment& env) const;
     // The same evaluation, recording every rule considered into *trace
-    // (see explain() in access_explain.h). Same lookups, same decision.
+    // (see explain() in access_explain.h). Same decision; the trace always
+    // tries the users field before the origins, so it may make group
+    // lookups that evaluate() skips.
     Decision evaluate(const Request& request, Environment& env, std::vector<RuleTrace>* trace,
                       TraceDepth depth = TraceDepth::as_evaluated) const;
+    // compile_buffers() and, in the same pass over the text, the decision
+    // evaluate() would make, without building rules(): each rule is built
+    // once, evaluated, and dropped. For a process that decides once (an sshd
+    // child). *decision means nothing unless the policy is valid();
+    // evaluation stops at the first invalid line, so an invalid policy makes
+    // no lookups past it. Its rule is a copy owned by the returned policy:
+    // compare rules by file and line, not by address.
+    static std::shared_ptr<const Policy> compile_and_decide(std::vector<core::ConfigBuffer>&& files,
+                                                            const ParseOptions& options, core::Diagnostics* diags,
+                                                            const Request& request, Environment& env,
+                                                            Decision* decision);
+
+    Policy() = default;
+    Policy(const Policy&) = delete;
+    Policy& operator=(const Policy&) = delete;
 
 private:
-    std::vector<Rule> rules_;
+    struct Source {
+        std::string path;
+        std::string text;
+    };
+    // Where a valid rule's line is: 16 bytes a rule.
+    struct RuleRef {
+        uint32_t source;
+        uint32_t line;
+        uint32_t offset;
+        uint32_t length;
+    };
+    static std::shared_ptr<const Policy> compile_impl(std::vector<core::ConfigBuffer>&& files,
+                                                      const ParseOptions& options, core::Diagnostics* diags,
+                                                      const Request* request, Environment* env, Decision* decision);
+    struct Scratch;  // the compiler's working space, reused from rule to rule
+    // Builds one rule into *out, which may hold another: its storage is
+    // reused. whole: also file, source and the lists' text (for explain,
+    // lint and the log); evaluation needs none of them.
+    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out, Scratch* scratch, bool whole) const;
+
+    std::vector<Source> sources_;
+    std::vector<RuleRef> refs_;
+    // Per byte: 1 = in fieldsep=, 2 = in listsep= (asked for every byte).
+    std::array<uint8_t, 256> separators_{};
     bool valid_ = false;
     ParseOptions options_;
+    mutable std::once_flag built_;
+    mutable std::vector<Rule> rules_;
+    std::unique_ptr<Rule> once_rule_;  // compile_and_decide()'s deciding rule
 };
 
 // The files a policy is made of: the main file, then (when use_dropins) the
 // sorted *.conf files in dropin_dir. Missing files are skipped, as pam_access
 // does; unreadable or untrusted ones are errors.
 struct PolicySource {
-    std::vector<core::ConfigText> files;
+    std::vector<core::ConfigText> files;     // read_policy_files()
+    std::vector<core::ConfigBuffer> buffers; // read_policy_buffers()
     std::vector<std::pair<std::string, core::FileStamp>> stamps;  // every path looked at, for reload
     core::Diagnostics diags;
     bool ok = true;  // false: a file could not be read safely
 };
 PolicySource read_policy_files(const std::string& main_file, bool use_dropins, const std::string& dropin_dir);
+// The same files, read the same way, each kept as one buffer (in buffers,
+// not files): what Policy::compile keeps anyway, without a string per line.
+PolicySource read_policy_buffers(const std::string& main_file, bool use_dropins, const std::string& dropin_dir);
 
 }  // namespace ringfence::access

@@ -84,7 +84,7 @@ std::string denial_reason(const Policy& policy, const Request& request, Environm
                           size_t max_len) {
     std::vector<RuleTrace> trace;
     Decision again = policy.evaluate(request, env, &trace, TraceDepth::users_past_time);
-    if (again.verdict != Verdict::deny || again.rule == nullptr || again.rule != decided.rule ||
+    if (again.verdict != Verdict::deny || again.rule == nullptr || decided.rule == nullptr || again.rule->file != decided.rule->file || again.rule->line != decided.rule->line ||
         !again.unresolved_group.empty()) {
         return "";
     }

@@ -113,9 +113,9 @@ int run_lint(const access::ModuleOptions& m) {
         n_errors += d.severity == core::Severity::error;
         n_warnings += d.severity == core::Severity::warning;
     }
-    size_t rules = l.policy ? l.policy->rules().size() : 0;
+    size_t rules = l.policy ? l.policy->rule_count() : 0;
     std::printf("%s: %s in %s: %s, %s\n", escape_for_log(m.accessfile, 400).c_str(),
-                plural(rules, "rule", "rules").c_str(), plural(l.source.files.size(), "file", "files").c_str(),
+                plural(rules, "rule", "rules").c_str(), plural(l.policy ? l.policy->file_count() : 0, "file", "files").c_str(),
                 plural(n_errors, "error", "errors").c_str(), plural(n_warnings, "warning", "warnings").c_str());
     if (errors) {
         std::printf("pam_ringfence refuses every login with this policy, root included; the other checks run "

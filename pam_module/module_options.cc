@@ -58,15 +58,34 @@ ModuleOptions parse_module_options(const std::vector<std::string>& words) {
     return c;
 }
 
-LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir) {
+namespace {
+
+LoadedPolicy load(const ModuleOptions& options, const std::string& dropin_dir, const Request* request,
+                  Environment* env, Decision* decision) {
     LoadedPolicy out;
-    out.source = read_policy_files(options.accessfile, !options.accessfile_given, dropin_dir);
+    out.source = read_policy_buffers(options.accessfile, !options.accessfile_given, dropin_dir);
     out.diags = out.source.diags;
+    out.main_missing = out.source.buffers.empty() || out.source.buffers.front().path != options.accessfile;
     if (out.source.ok) {
-        out.policy = Policy::compile(out.source.files, options.parse, &out.diags);
+        // The policy takes the text over: no second copy stays behind.
+        out.policy = request != nullptr ? Policy::compile_and_decide(std::move(out.source.buffers), options.parse,
+                                                                     &out.diags, *request, *env, decision)
+                                        : Policy::compile_buffers(std::move(out.source.buffers), options.parse,
+                                                                  &out.diags);
+        out.source.buffers.clear();
     }
-    out.main_missing = out.source.files.empty() || out.source.files.front().path != options.accessfile;
     return out;
+}
+
+}  // namespace
+
+LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir) {
+    return load(options, dropin_dir, nullptr, nullptr, nullptr);
+}
+
+LoadedPolicy load_policy_and_decide(const ModuleOptions& options, const std::string& dropin_dir,
+                                    const Request& request, Environment& env, Decision* decision) {
+    return load(options, dropin_dir, &request, &env, decision);
 }
 
 }  // namespace ringfence::access

@@ -38,11 +38,15 @@ ModuleOptions parse_module_options(const std::vector<std::string>& words);
 // (accessfile=, else access.conf and the drop-ins of dropin_dir), the same
 // trust checks, the same compiler.
 struct LoadedPolicy {
-    PolicySource source;
+    PolicySource source;                   // its text has moved into the policy
     std::shared_ptr<const Policy> policy;  // null if a file could not be read safely
     core::Diagnostics diags;               // reading, then compiling
     bool main_missing = false;             // the main file does not exist
 };
 LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir = kDropinDir);
+// The same, deciding `request` in the same pass (Policy::compile_and_decide):
+// *decision is meaningful only when the returned policy is valid.
+LoadedPolicy load_policy_and_decide(const ModuleOptions& options, const std::string& dropin_dir,
+                                    const Request& request, Environment& env, Decision* decision);
 
 }  // namespace ringfence::access

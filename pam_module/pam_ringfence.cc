@@ -60,22 +60,33 @@ struct Loaded {
     std::shared_ptr<const Policy> policy;  // null or invalid: refuse
     core::Diagnostics diags;
     bool main_missing = false;
+    // Read for this call, and `decision` made while compiling (the policy's
+    // one pass over its text); meaningful only if the policy is valid.
+    bool decided = false;
+    Decision decision;
 };
 
-Loaded cached_policy(const ModuleConfig& cfg) {
+// With a request, a policy read now is also evaluated in the same pass: a
+// process that decides once (sshd's child) builds each rule once.
+Loaded cached_policy(const ModuleConfig& cfg, const access::Request* request, access::Environment* env) {
     std::string key = cache_key(cfg);
     pthread_mutex_lock(&g_cache_lock);
     struct Unlock {
         ~Unlock() { pthread_mutex_unlock(&g_cache_lock); }
     } unlock;
+    Loaded out;
     if (g_cache == nullptr || g_cache->key != key || !still_fresh(*g_cache)) {
         auto fresh = std::make_unique<Cached>();
         fresh->key = key;
-        fresh->loaded = access::load_policy(cfg);
+        if (request != nullptr) {
+            fresh->loaded = access::load_policy_and_decide(cfg, access::kDropinDir, *request, *env, &out.decision);
+            out.decided = true;
+        } else {
+            fresh->loaded = access::load_policy(cfg);
+        }
         delete g_cache;
         g_cache = fresh.release();
     }
-    Loaded out;
     out.policy = g_cache->loaded.policy;
     out.diags = g_cache->loaded.diags;
     out.main_missing = g_cache->loaded.main_missing;
@@ -202,7 +213,21 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
     }
     req.user = &user;
 
-    Loaded loaded = cached_policy(cfg);
+    core::SystemClock clock;
+    std::optional<core::LocalTime> now = core::local_time(clock.now());
+    if (now) {
+        req.when = *now;
+    }
+    // nodns (Linux-PAM 1.7.1) stops the resolution of tokens; this module
+    // never resolves tokens, so only the rhost's own name and this host's
+    // name are ever looked up, with or without it.
+    core::SystemNameService dns;
+    access::Environment env{identity, dns};
+
+    // A policy read for this call decides it in the same pass (most often
+    // the only call: sshd decides in a fresh process); a cached one is
+    // evaluated. The checks below come first either way.
+    Loaded loaded = cached_policy(cfg, now ? &req : nullptr, &env);
     if (cfg.accessfile_given && loaded.main_missing && loaded.diags.empty()) {
         pam_syslog(pamh, LOG_ERR, "failed to open accessfile=[%s]", escape_for_log(cfg.accessfile, 400).c_str());
         return PAM_ABORT;
@@ -216,20 +241,11 @@ int check_access(pam_handle_t* pamh, int argc, const char** argv) {
         // the drop-ins (if any) apply.
         pam_syslog(pamh, LOG_WARNING, "warning: cannot open %s: no such file", cfg.accessfile.c_str());
     }
-
-    core::SystemClock clock;
-    std::optional<core::LocalTime> now = core::local_time(clock.now());
     if (!now) {
         pam_syslog(pamh, LOG_ERR, "cannot read the local time: refusing access");
         return PAM_PERM_DENIED;
     }
-    req.when = *now;
-    // nodns (Linux-PAM 1.7.1) stops the resolution of tokens; this module
-    // never resolves tokens, so only the rhost's own name and this host's
-    // name are ever looked up, with or without it.
-    core::SystemNameService dns;
-    access::Environment env{identity, dns};
-    Decision d = loaded.policy->evaluate(req, env);
+    Decision d = loaded.decided ? loaded.decision : loaded.policy->evaluate(req, env);
 
     if (d.verdict == Verdict::deny && !d.unresolved_group.empty()) {
         // Logged even with quiet_log: the refusal is not the policy's word.

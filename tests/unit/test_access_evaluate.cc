@@ -367,10 +367,10 @@ void user_at_host(void**) {
              },
              ParseOptions(), &w);
     // This host's name is resolved once in each decision that reaches a
-    // user@address token (rules 6-9) with a matching user part, however many
-    // such tokens the decision tries: alice's requests for tty3, tty5,
-    // tty6..tty14 and the remote one, 12 in all; bob's never.
-    CHECK_INT(w.dns.calls(), 12, "lookups of this host");
+    // user@address token (rules 6-9) with a matching user part and a
+    // matching origin (the tty is compared first, with no lookup): alice's
+    // requests for tty6..tty9, 4 in all; bob's never.
+    CHECK_INT(w.dns.calls(), 4, "lookups of this host");
     for (const std::string& q : w.dns.queried) {
         CHECK_STR(q, "vmhost.example.com", "only this host is resolved");
     }
@@ -822,8 +822,9 @@ void unresolved_groups_fail_closed(void**) {
 }
 
 // Each group name is asked once per decision, only when a rule that names
-// it is reached, and the user's group list at most once: the cost follows the
-// policy, not the number of groups the user is in.
+// it is reached and its origins do not already rule it out, and the user's
+// group list at most once: the cost follows the policy, not the number of
+// groups the user is in.
 void group_lookups_per_decision(void**) {
     World w;
     auto policy = compile_ok(
@@ -836,14 +837,79 @@ void group_lookups_per_decision(void**) {
     w.id.group_list_calls = 0;
     Decision d = decide(*policy, w, on_tty("alice", "tty1"));
     CHECK(d.verdict == A && d.rule->line == 4, d.explanation());
-    CHECK_INT(w.id.group_calls.size(), 3, "vmadmins, staff, wheel once each");
-    CHECK_STR(w.id.group_calls[0] + " " + w.id.group_calls[1] + " " + w.id.group_calls[2], "vmadmins staff wheel",
-              "order");
+    // Rules 1-3 cannot match from tty1 whoever alice is: no lookup for them.
+    CHECK_INT(w.id.group_calls.size(), 1, "wheel only");
+    CHECK_STR(w.id.group_calls[0], "wheel", "the group of the deciding rule");
+    CHECK_INT(w.id.group_list_calls, 0, "wheel lists alice: no group list");
+    // Where the origins match, every group up to the deciding rule is asked,
+    // once each, in order.
+    policy = compile_ok(
+        "- : (staff) : tty1\n"
+        "- : staff : tty1\n"
+        "+ : (wheel) : ALL\n"
+        "- : (never) : ALL\n");
+    w.id.group_calls.clear();
+    w.id.group_list_calls = 0;
+    d = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(d.verdict == A && d.rule->line == 3, d.explanation());
+    CHECK_INT(w.id.group_calls.size(), 2, "staff, wheel once each");
+    CHECK_STR(w.id.group_calls[0] + " " + w.id.group_calls[1], "staff wheel", "order");
     CHECK_INT(w.id.group_list_calls, 1, "staff does not list alice: one group list");
+    // An origin that needs DNS is not compared first: the users field is
+    // tried first, as the rule reads, and rules the lookup out here.
+    policy = compile_ok("- : bob : 10.0.0.0/8\n+ : ALL : ALL\n");
+    w.dns.queried.clear();
+    decide(*policy, w, remote("alice", "ws1.example.com"));
+    CHECK_INT(w.dns.queried.size(), 0, "no DNS for a rule the user is not in");
     // A user name that matches is not looked up as a group.
     w.id.group_calls.clear();
     decide(*compile_ok("+ : alice : ALL\n"), w, on_tty("alice", "tty1"));
     CHECK_INT(w.id.group_calls.size(), 0, "own name");
+}
+
+// The one-pass compile-and-decide of a fresh process: the whole text is
+// still checked, and evaluation stops at the first invalid line, so an
+// invalid policy makes no lookup past it.
+void compile_and_decide_stops_at_errors(void**) {
+    World w;
+    ringfence::core::UserInfo user = w.id.user("alice");
+    Request r;
+    r.user = &user;
+    r.tty = std::string("tty1");
+    r.service = "login";
+    r.when = kMonday10;
+    Environment env{w.id, w.dns};
+    auto run = [&](const std::string& text, Decision* d, Diagnostics* diags) {
+        std::vector<ringfence::core::ConfigBuffer> files(1);
+        files[0].path = "access.conf";
+        files[0].data = text;
+        w.id.group_calls.clear();
+        return Policy::compile_and_decide(std::move(files), ParseOptions(), diags, r, env, d);
+    };
+    Decision d;
+    Diagnostics diags;
+    auto policy = run("- : (staff) : ALL\n- : bad line\n+ : (wheel) : ALL\n- : ALL : ALL\n", &d, &diags);
+    CHECK(!policy->valid(), "line 2 is invalid");
+    CHECK_INT(diags.size(), 1, unit::join_diags(diags));
+    CHECK_INT(diags[0].line, 2, "the error is line 2's");
+    CHECK_INT(w.id.group_calls.size(), 1, "staff only: nothing past the invalid line");
+    // Errors after the deciding rule are still found.
+    diags.clear();
+    policy = run("+ : (wheel) : ALL\n- : (staff) : ALL\n+ : x y : ALL : Zz0800-1800\n", &d, &diags);
+    CHECK(!policy->valid(), "line 3 is invalid, after the rule that decides");
+    CHECK_INT(diags.size(), 1, unit::join_diags(diags));
+    CHECK_INT(w.id.group_calls.size(), 1, "wheel decided: staff not looked up");
+    // A valid policy: the decision of evaluate(), its rule whole.
+    diags.clear();
+    policy = run("# comment\n- : (staff) : ALL\n+ : (wheel) : ALL\n- : ALL : ALL\n", &d, &diags);
+    CHECK(policy->valid(), unit::join_diags(diags));
+    CHECK(d.verdict == A && d.rule != nullptr && d.rule->line == 3, d.explanation());
+    CHECK_STR(d.rule->source, "+ : (wheel) : ALL", "source as written");
+    CHECK_STR(d.rule->location(), "access.conf:3", "location");
+    CHECK_STR(d.rule->users.text, "(wheel)", "list as written");
+    Decision again = decide(*policy, w, on_tty("alice", "tty1"));
+    CHECK(again.verdict == d.verdict && again.rule->line == d.rule->line, again.explanation());
+    CHECK_INT(policy->rules().size(), 3, "every rule, built on demand");
 }
 
 // Three-valued EXCEPT: A EXCEPT B EXCEPT C with an unknown part.
@@ -934,6 +1000,7 @@ int main() {
         cmocka_unit_test(dns_once_per_decision), cmocka_unit_test(dns_only_when_needed),
         cmocka_unit_test(time_fields),          cmocka_unit_test(classic_recipe),
         cmocka_unit_test(unresolved_groups_fail_closed), cmocka_unit_test(group_lookups_per_decision),
+        cmocka_unit_test(compile_and_decide_stops_at_errors),
         cmocka_unit_test(unresolved_in_except_chains),
     };
     unit::apply_filters();
