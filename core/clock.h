@@ -5,9 +5,14 @@
 #include <ctime>
 #include <optional>
 
-#include "core/time_window.h"
-
 namespace ringfence::core {
+
+// Local wall-clock time: weekday 0 = Sunday .. 6 = Saturday (struct tm's
+// tm_wday) and minute of the day 0..1439.
+struct LocalTime {
+    int weekday = 0;
+    int minute = 0;
+};
 
 class Clock {
 public:

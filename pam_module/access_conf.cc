@@ -394,7 +394,7 @@ bool LineCompiler::colon_item_error(std::string_view tok) {
         return error(offset_of(tok), "stray '" + item + "' in the origins field",
                      "a fourth field must be a time like Wk0800-1800; remove the extra separator");
     }
-    if (core::looks_like_time_spec(tok)) {
+    if (looks_like_time_spec(tok)) {
         return error(offset_of(tok), "bad time field '" + item + "': write times as HHMM without ':'",
                      "like Wk0800-1700");
     }
@@ -549,10 +549,10 @@ bool LineCompiler::compile(Rule* rule) {
     for (size_t i = 0; i < rest.size(); ++i) {
         if (is_fieldsep(rest[i]) && !inside_ipv6_item(rest, i)) {
             std::string_view tail = trim(rest.substr(i + 1));
-            if (core::looks_like_time_spec(tail)) {
+            if (looks_like_time_spec(tail)) {
                 std::string why;
                 size_t col = 0;
-                auto spec = core::TimeSpec::parse(tail, &why, &col);
+                auto spec = TimeSpec::parse(tail, &why, &col);
                 if (!spec) {
                     return error(offset_of(tail) + col, "bad time field: " + why,
                                  "examples: Wk0800-1800, SaSu, !Al2200-0600, Wk0900-1700|Sa1000-1200");

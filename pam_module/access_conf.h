@@ -18,7 +18,7 @@
 #include "core/identity.h"
 #include "core/ip.h"
 #include "core/name_service.h"
-#include "core/time_window.h"
+#include "pam_module/time_spec.h"
 
 namespace ringfence::access {
 
@@ -68,7 +68,7 @@ struct Rule {
     bool allow = false;
     TokenList users;
     TokenList origins;
-    std::optional<core::TimeSpec> times;  // absent: every time
+    std::optional<TimeSpec> times;  // absent: every time
     int times_column = 0;                 // 1-based column of the time field, 0 if absent
     std::string file;
     int line = 0;

@@ -154,7 +154,7 @@ private:
         bool all = true;
     };
 
-    const Week& week_of(const core::TimeSpec& spec) {
+    const Week& week_of(const TimeSpec& spec) {
         auto it = weeks_.find(spec.text());
         if (it != weeks_.end()) {
             return it->second;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/ip.h"
-#include "core/time_window.h"
+#include "pam_module/time_spec.h"
 #include "pam_module/access_conf.h"
 #include "pam_module/access_explain.h"
 #include "pam_module/access_lint.h"
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     std::string why;
     size_t col = 0;
-    (void)core::TimeSpec::parse(text.substr(0, 200), &why, &col);
+    (void)access::TimeSpec::parse(text.substr(0, 200), &why, &col);
     (void)core::CidrRange::parse(text.substr(0, 64), &why);
 
     core::ConfigText file;

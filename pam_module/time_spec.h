@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // pam_time-style time specifications ("Wk0800-1800", "SaSu", "!Al2200-0600",
-// "Wk0900-1700|Sa1000-1200") compiled into a value evaluated against a local
-// time. Windows are half-open [start, end) on every day; a range whose start
+// "Wk0900-1700|Sa1000-1200"), the access.conf fourth field, compiled into a
+// value evaluated against a local time (core/clock.h). Windows are half-open [start, end) on every day; a range whose start
 // is not before its end crosses midnight and belongs to the day it starts on.
 #pragma once
 
@@ -11,14 +11,11 @@
 #include <string_view>
 #include <vector>
 
-namespace ringfence::core {
+#include "core/clock.h"
 
-// Local wall-clock time: weekday 0 = Sunday .. 6 = Saturday (struct tm's
-// tm_wday) and minute of the day 0..1439.
-struct LocalTime {
-    int weekday = 0;
-    int minute = 0;
-};
+namespace ringfence::access {
+
+using core::LocalTime;
 
 class TimeSpec {
 public:
@@ -52,4 +49,4 @@ private:
 // an IPv6 address.
 bool looks_like_time_spec(std::string_view token);
 
-}  // namespace ringfence::core
+}  // namespace ringfence::access

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Unit tests for core/time_window: pam_time-style time specs, half-open
+// Unit tests for pam_module/time_spec: pam_time-style time specs, half-open
 // windows, midnight crossings, 0000/2400, day-code toggling, '!', left-to-right
 // '|' and '&', error columns, and looks_like_time_spec.
 #include <cstdlib>
@@ -7,12 +7,12 @@
 #include <string>
 
 #include "core/clock.h"
-#include "core/time_window.h"
+#include "pam_module/time_spec.h"
 #include "fakes.h"
 #include "unit_test.h"
 
 using ringfence::core::LocalTime;
-using ringfence::core::TimeSpec;
+using ringfence::access::TimeSpec;
 using unit::at;
 using unit::kFri;
 using unit::kMon;
@@ -221,7 +221,7 @@ void looks_like(void**) {
         {"2001:db8::1", false}, {"LOCAL", false},     {"ab", false},    {"dead:beef", false},
     };
     for (const Row& r : rows) {
-        CHECK(ringfence::core::looks_like_time_spec(r.token) == r.expected, std::string("'") + r.token + "'");
+        CHECK(ringfence::access::looks_like_time_spec(r.token) == r.expected, std::string("'") + r.token + "'");
     }
 }
 
@@ -232,7 +232,7 @@ void day_codes_are_not_hex(void**) {
     for (const char* c : codes) {
         std::string s = c;
         CHECK(s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos, s);
-        CHECK(ringfence::core::looks_like_time_spec(s), s);
+        CHECK(ringfence::access::looks_like_time_spec(s), s);
         std::string why;
         size_t col = 0;
         CHECK(TimeSpec::parse(s, &why, &col).has_value(), s + " " + why);
@@ -242,7 +242,7 @@ void day_codes_are_not_hex(void**) {
     for (const char* a = hex; *a; ++a) {
         for (const char* b = hex; *b; ++b) {
             std::string s = {*a, *b};
-            CHECK(!ringfence::core::looks_like_time_spec(s), s);
+            CHECK(!ringfence::access::looks_like_time_spec(s), s);
         }
     }
 }
@@ -274,5 +274,5 @@ int main() {
         cmocka_unit_test(day_codes_are_not_hex), cmocka_unit_test(local_time_from_instant),
     };
     unit::apply_filters();
-    return cmocka_run_group_tests_name("time_window", tests, nullptr, nullptr);
+    return cmocka_run_group_tests_name("time_spec", tests, nullptr, nullptr);
 }

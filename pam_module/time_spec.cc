@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // pam_time-style time specifications, compiled once.
-#include "core/time_window.h"
+#include "pam_module/time_spec.h"
 
 #include <cctype>
 #include <cstring>
 
-namespace ringfence::core {
+namespace ringfence::access {
 
 namespace {
 
@@ -217,4 +217,4 @@ bool looks_like_time_spec(std::string_view token) {
     return true;
 }
 
-}  // namespace ringfence::core
+}  // namespace ringfence::access
