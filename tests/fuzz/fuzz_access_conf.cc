@@ -13,6 +13,7 @@
 
 #include "core/ip.h"
 #include "pam_module/time_spec.h"
+#include "fakes/fake_identity.h"
 #include "pam_module/access_conf.h"
 #include "pam_module/access_explain.h"
 #include "pam_module/access_lint.h"
@@ -21,53 +22,20 @@ namespace {
 
 using namespace ringfence;
 
-class FakeIdentity : public core::Identity {
-public:
-    // root and alice exist (lint asks; evaluate never does).
-    core::LookupStatus lookup_user(const std::string& name, core::UserInfo* out) override {
-        if (name != "root" && name != "alice") {
-            return core::LookupStatus::not_found;
-        }
-        *out = name == "root" ? core::UserInfo{"root", 0, 0} : core::UserInfo{"alice", 1000, 1000};
-        return core::LookupStatus::found;
-    }
-    // vmadmins (gid 2000) lists alice; "flaky" cannot be resolved.
-    core::LookupStatus lookup_group(const std::string& name, core::GroupInfo* out) override {
-        if (name == "flaky") {
-            return core::LookupStatus::failed;
-        }
-        if (name != "vmadmins" && name != "root") {
-            return core::LookupStatus::not_found;
-        }
-        out->name = name;
-        out->gid = name == "root" ? 0 : 2000;
-        out->members = name == "root" ? std::vector<std::string>{} : std::vector<std::string>{"alice"};
-        return core::LookupStatus::found;
-    }
-    core::LookupStatus group_ids(const core::UserInfo& u, std::vector<gid_t>* out) override {
-        out->assign(1, u.gid);
-        if (u.name == "alice") {
-            out->push_back(2000);
-        }
-        return core::LookupStatus::found;
-    }
-    bool in_netgroup(const std::string& ng, const char* host, const char* user, const char*) override {
-        return ng == "admins" && (user == nullptr || std::string(user) == "alice") &&
-               (host == nullptr || std::string(host) == "10.1.2.3");
-    }
-    std::string host_name() override { return "esx01.example.com"; }
-    std::string nis_domain() override { return ""; }
-};
-
-class FakeDns : public core::NameService {
-public:
-    std::vector<core::IpAddress> resolve(const std::string& host) override {
-        if (host == "esx01.example.com" || host == "ws.example.com") {
-            return {*core::IpAddress::parse("10.1.2.3"), *core::IpAddress::parse("2001:db8::3")};
-        }
-        return {};
-    }
-};
+// root and alice exist (lint asks; evaluate never does); vmadmins (gid
+// 2000) lists alice; "flaky" cannot be resolved; the netgroup admins holds
+// alice on 10.1.2.3.
+void fill(fakes::FakeIdentity* id, fakes::FakeNameService* dns) {
+    id->add_user("root", 0, 0);
+    id->add_user("alice", 1000, 1000);
+    id->add_group("root", 0);
+    id->add_group("vmadmins", 2000, {"alice"});
+    id->failing_groups = {"flaky"};
+    id->add_triple("admins", {"10.1.2.3", "alice", ""});
+    id->this_host = "esx01.example.com";
+    dns->add("esx01.example.com", {"10.1.2.3", "2001:db8::3"});
+    dns->add("ws.example.com", {"10.1.2.3", "2001:db8::3"});
+}
 
 }  // namespace
 
@@ -116,8 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     core::UserInfo alice{"alice", 1000, 1000};
     core::UserInfo root{"root", 0, 0};
-    FakeIdentity identity;
-    FakeDns dns;
+    fakes::FakeIdentity identity;
+    fakes::FakeNameService dns;
+    fill(&identity, &dns);
     access::Environment env{identity, dns};
     const char* rhosts[] = {"", "10.1.2.3", "2001:db8::3", "::ffff:192.168.1.5", "ws.example.com", "unknown.test"};
     for (const core::UserInfo* u : {&alice, &root}) {

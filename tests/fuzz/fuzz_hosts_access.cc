@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/fake_identity.h"
 #include "tcpd_shim/hosts_access.h"
 #include "tcpd_shim/hosts_explain.h"
 #include "tcpd_shim/hosts_lint.h"
@@ -29,27 +30,12 @@ public:
     }
 };
 
-class FakeDns : public core::NameService {
-public:
-    std::vector<core::IpAddress> resolve(const std::string& host) override {
-        if (host == "ws.example.com") {
-            return {*core::IpAddress::parse("10.1.2.3")};
-        }
-        return {};
-    }
-};
-
-class FakeIdentity : public core::Identity {
-public:
-    core::LookupStatus lookup_user(const std::string&, core::UserInfo*) override { return core::LookupStatus::not_found; }
-    core::LookupStatus lookup_group(const std::string&, core::GroupInfo*) override { return core::LookupStatus::not_found; }
-    core::LookupStatus group_ids(const core::UserInfo&, std::vector<gid_t>*) override { return core::LookupStatus::failed; }
-    bool in_netgroup(const std::string& ng, const char* host, const char*, const char*) override {
-        return ng == "trusted" && host != nullptr && std::string(host) == "ws.example.com";
-    }
-    std::string host_name() override { return "esx01.example.com"; }
-    std::string nis_domain() override { return ""; }
-};
+// ws.example.com is 10.1.2.3 and in the netgroup trusted.
+void fill(fakes::FakeIdentity* id, fakes::FakeNameService* dns) {
+    dns->add("ws.example.com", {"10.1.2.3"});
+    id->add_triple("trusted", {"ws.example.com", "", ""});
+    id->this_host = "esx01.example.com";
+}
 
 }  // namespace
 
@@ -77,8 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)d.full();
     }
     FakeReverse reverse;
-    FakeDns dns;
-    FakeIdentity identity;
+    fakes::FakeNameService dns;
+    fakes::FakeIdentity identity;
+    fill(&identity, &dns);
     tcpd::Lookups lookups{&reverse, &dns, &identity};
     const char* clients[] = {"10.1.2.3", "192.168.1.5", "::1", "::ffff:10.1.2.3"};
     for (const char* daemon : {"sshd", "vmware-authd", ""}) {

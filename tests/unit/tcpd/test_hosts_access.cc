@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../unit_test.h"
+#include "fakes/fake_identity.h"
 #include "core/identity.h"
 #include "core/name_service.h"
 #include "tcpd_shim/hosts_access.h"
@@ -46,46 +47,8 @@ public:
     }
 };
 
-class FakeForward final : public ringfence::core::NameService {
-public:
-    std::map<std::string, std::vector<std::string>> a;  // name -> addresses
-    int calls = 0;
-    std::vector<IpAddress> resolve(const std::string& host) override {
-        ++calls;
-        std::vector<IpAddress> out;
-        auto it = a.find(host);
-        if (it != a.end()) {
-            for (const std::string& s : it->second) {
-                out.push_back(*IpAddress::parse(s));
-            }
-        }
-        return out;
-    }
-};
-
-class FakeIdentity final : public ringfence::core::Identity {
-public:
-    std::map<std::string, std::vector<std::string>> netgroup_hosts;
-    ringfence::core::LookupStatus lookup_user(const std::string&, ringfence::core::UserInfo*) override { return ringfence::core::LookupStatus::not_found; }
-    ringfence::core::LookupStatus lookup_group(const std::string&, ringfence::core::GroupInfo*) override { return ringfence::core::LookupStatus::not_found; }
-    ringfence::core::LookupStatus group_ids(const ringfence::core::UserInfo&, std::vector<gid_t>*) override { return ringfence::core::LookupStatus::failed; }
-    bool in_netgroup(const std::string& ng, const char* host, const char*, const char* domain) override {
-        last_domain = domain == nullptr ? "(null)" : domain;
-        auto it = netgroup_hosts.find(ng);
-        if (it == netgroup_hosts.end() || host == nullptr) {
-            return false;
-        }
-        for (const std::string& h : it->second) {
-            if (h == host) {  // innetgr is case-sensitive
-                return true;
-            }
-        }
-        return false;
-    }
-    std::string host_name() override { return "vmhost"; }
-    std::string nis_domain() override { return "nisdom"; }
-    std::string last_domain;
-};
+using fakes::FakeIdentity;
+using FakeForward = fakes::FakeNameService;
 
 std::map<std::string, std::string> g_pattern_files;
 
@@ -406,7 +369,9 @@ void test_decision_table(void**) {
 
 void test_netgroup_and_server(void**) {
     FakeIdentity id;
-    id.netgroup_hosts["admins"] = {"gw.example.com"};
+    id.add_triple("admins", {"gw.example.com", "", ""});
+    id.this_host = "vmhost";
+    id.nis_domain_name = "nisdom";
     tcpd::Lookups lk;
     lk.identity = &id;
     Diagnostics diags;
@@ -414,7 +379,8 @@ void test_netgroup_and_server(void**) {
                      "ALL: ALL\n", &diags);
     CHECK(p->valid(), join(diags));
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), lk).verdict == A, "netgroup member");
-    CHECK_STR(id.last_domain, "nisdom", "NIS domain passed");
+    CHECK(!id.netgroup_calls.empty(), "innetgr asked");
+    CHECK_STR(id.netgroup_calls.back().domain.value_or("(null)"), "nisdom", "NIS domain passed");
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "GW.example.com"), lk).verdict == D, "innetgr is case-sensitive");
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "gw.example.com"), tcpd::Lookups()).verdict == D,
           "no identity: netgroups never match");
@@ -589,7 +555,7 @@ void test_lazy_lookups(void**) {
     FakeReverse rev;
     FakeForward fwd;
     rev.ptr["10.0.0.1"] = "gw.example.com";
-    fwd.a["gw.example.com"] = {"10.0.0.1"};
+    fwd.add("gw.example.com", {"10.0.0.1"});
     tcpd::Lookups lk;
     lk.reverse = &rev;
     lk.forward = &fwd;
@@ -598,12 +564,12 @@ void test_lazy_lookups(void**) {
     auto p = compile("sshd: 10.0.0.0/8, 10.0.0.1, 10., ALL\n", "ALL: ALL\n", &diags);
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "numeric");
     CHECK(evaluate(*p, request("vsftpd", "10.0.0.1", "-"), lk).verdict == D, "numeric deny");
-    CHECK_INT(rev.calls + fwd.calls, 0, "numeric patterns and ALL never look up");
+    CHECK_INT(rev.calls + fwd.calls(), 0, "numeric patterns and ALL never look up");
 
     p = compile("sshd: 192.168.0.0/16 .example.com LOCAL UNKNOWN KNOWN\nvsftpd: ALL\n", "", &diags);
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), lk).verdict == A, "name pattern");
     CHECK_INT(rev.calls, 1, "one reverse lookup");
-    CHECK_INT(fwd.calls, 1, "one forward lookup");
+    CHECK_INT(fwd.calls(), 1, "one forward lookup");
     CHECK(evaluate(*p, request("telnetd", "10.0.0.1", "-"), lk).verdict == A, "daemon not matched");
     CHECK_INT(rev.calls, 1, "no lookup when the daemon does not match");
 
@@ -623,7 +589,7 @@ void test_lazy_lookups(void**) {
         if (c.ptr != nullptr) {
             r2.ptr["10.0.0.1"] = c.ptr;
             if (c.forward != nullptr) {
-                f2.a[c.ptr] = {c.forward};
+                f2.add(c.ptr, {c.forward});
             }
         }
         CHECK_STR(tcpd::verified_host_name(*IpAddress::parse("::ffff:10.0.0.1"), r2, f2), c.expect,
@@ -633,7 +599,7 @@ void test_lazy_lookups(void**) {
     FakeReverse r3;
     FakeForward f3;
     r3.ptr["10.0.0.9"] = "liar.example.com";
-    f3.a["liar.example.com"] = {"10.0.0.1"};
+    f3.add("liar.example.com", {"10.0.0.1"});
     tcpd::Lookups lk3{&r3, &f3, nullptr};
     CHECK(evaluate(*p, request("sshd", "10.0.0.9", "-"), lk3).verdict == D, "paranoid refused");
     CHECK(evaluate(*p, request("sshd", "10.0.0.9", "liar.example.com"), lk3).verdict == A, "given name trusted");
