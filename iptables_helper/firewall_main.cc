@@ -480,7 +480,10 @@ int cmd_confirm(const Options& o) {
     return report(fw::Transaction(state, tools, timer).confirm());
 }
 
-int cmd_rollback(const Options& o) {
+// Runs one step of the transaction on the locked state directory with the
+// tools found on this host.
+template <typename Step>
+int with_transaction(const Options& o, Step step) {
     fw::StateDir state(o.state_dir);
     if (int rc = open_state(o, &state)) {
         return rc;
@@ -488,7 +491,11 @@ int cmd_rollback(const Options& o) {
     fw::Tools tools = fw::detect_tools();
     fw::SystemTimer timer(o.state_dir);
     fw::Transaction tx(state, tools, timer);
-    return transact([&]() { return tx.rollback("by request"); });
+    return transact([&]() { return step(tx); });
+}
+
+int cmd_rollback(const Options& o) {
+    return with_transaction(o, [](fw::Transaction& tx) { return tx.rollback("by request"); });
 }
 
 int cmd_revert_timer(const Options& o) {
@@ -562,14 +569,7 @@ int cmd_status(const Options& o) {
 }
 
 int cmd_flush(const Options& o) {
-    fw::StateDir state(o.state_dir);
-    if (int rc = open_state(o, &state)) {
-        return rc;
-    }
-    fw::Tools tools = fw::detect_tools();
-    fw::SystemTimer timer(o.state_dir);
-    fw::Transaction tx(state, tools, timer);
-    return transact([&]() { return tx.flush(); });
+    return with_transaction(o, [](fw::Transaction& tx) { return tx.flush(); });
 }
 
 int cmd_boot(const Options& o) {
