@@ -79,6 +79,12 @@ if(RINGFENCE_INSTALL_BOOT)
     install(FILES "${_rf_etc}/systemd/ringfence-sync.service" "${_rf_etc}/systemd/ringfence-sync.timer"
             DESTINATION "${_rf_unitdir}" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   endif()
+  # ringfence audit's timer (a node_exporter textfile): installed, not enabled.
+  _rf_have_data(_rf_ok systemd/ringfence-audit.service systemd/ringfence-audit.timer)
+  if(_rf_ok)
+    install(FILES "${_rf_etc}/systemd/ringfence-audit.service" "${_rf_etc}/systemd/ringfence-audit.timer"
+            DESTINATION "${_rf_unitdir}" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  endif()
   _rf_have_data(_rf_ok init.d/ringfence-firewall)
   if(_rf_ok)
     install(PROGRAMS "${_rf_etc}/init.d/ringfence-firewall" DESTINATION "${_rf_initddir}")
@@ -95,4 +101,5 @@ install(FILES "${_rf_etc}/systemd/vmware-hostd.service.d/ringfence.conf"
         DESTINATION "${CMAKE_INSTALL_DOCDIR}/systemd/vmware-hostd.service.d")
 install(FILES "${_rf_etc}/sync/sync.conf.example" DESTINATION "${CMAKE_INSTALL_DOCDIR}/sync")
 install(FILES "${_rf_etc}/cron.d/ringfence-sync" DESTINATION "${CMAKE_INSTALL_DOCDIR}/cron.d")
+install(FILES "${_rf_etc}/nrpe/ringfence.cfg" DESTINATION "${CMAKE_INSTALL_DOCDIR}/nrpe")
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}")

@@ -224,6 +224,8 @@ def cmd_contents(a):
     has(f"{unitdir}/ringfence-firewall.service", "-rw-r--r--", "systemd unit", flags="")
     has(f"{unitdir}/ringfence-sync.service", "-rw-r--r--", "systemd unit", flags="")
     has(f"{unitdir}/ringfence-sync.timer", "-rw-r--r--", "systemd timer", flags="")
+    has(f"{unitdir}/ringfence-audit.service", "-rw-r--r--", "systemd unit", flags="")
+    has(f"{unitdir}/ringfence-audit.timer", "-rw-r--r--", "systemd timer", flags="")
     has(f"{initddir}/ringfence-firewall", "-rwxr-xr-x", "SysV init script", flags="")
     has("/etc/ringfence", "drwxr-xr-x", "config directory")
     has("/etc/ringfence/firewall.conf", "-rw-r--r--", "default firewall.conf (ESX preset)", flags="cn")
@@ -232,7 +234,7 @@ def cmd_contents(a):
     for sample in ("access.conf.example", "xinetd.d/vmware-authd.example",
                    "init.d/vmware-hostd-ringfence.example",
                    "systemd/vmware-hostd.service.d/ringfence.conf", "firewall/esx.conf",
-                   "sync/sync.conf.example", "cron.d/ringfence-sync"):
+                   "sync/sync.conf.example", "cron.d/ringfence-sync", "nrpe/ringfence.cfg"):
         has(f"{docdir}/{sample}", "-rw-r--r--", "sample (doc, not active config)", flags="d")
 
     etc_files = [p for p, v in files.items() if p.startswith("/etc/") and not v[0].startswith("d")
