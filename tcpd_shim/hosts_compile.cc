@@ -71,7 +71,9 @@ private:
     }
 
     void compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule);
-    std::vector<Token> tokens(std::string_view field, size_t base) const;
+    // Into toks_, reused from list to list (a list's patterns never hold
+    // another list).
+    void tokens(std::string_view field, size_t base);
     template <typename T, typename F>
     bool compile_list(const Ctx& c, std::string_view field, size_t base, const char* what, PatternList<T>* out,
                       F compile_one);
@@ -90,10 +92,12 @@ private:
     int errors_ = 0;
     std::map<std::string, std::shared_ptr<const HostPatternList>> pattern_files_;
     std::set<std::string> loading_;
+    std::vector<Token> toks_;
 };
 
-std::vector<Token> Compiler::tokens(std::string_view field, size_t base) const {
-    std::vector<Token> out;
+void Compiler::tokens(std::string_view field, size_t base) {
+    std::vector<Token>& out = toks_;
+    out.clear();
     size_t i = 0;
     while (i < field.size()) {
         while (i < field.size() && is_list_sep(field[i])) {
@@ -107,13 +111,13 @@ std::vector<Token> Compiler::tokens(std::string_view field, size_t base) const {
             out.push_back(Token{field.substr(start, i - start), base + start});
         }
     }
-    return out;
 }
 
 template <typename T, typename F>
 bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, const char* what,
                             PatternList<T>* out, F compile_one) {
-    std::vector<Token> toks = tokens(field, base);
+    tokens(field, base);
+    const std::vector<Token>& toks = toks_;
     if (toks.empty()) {
         return error(c, base, std::string(what) + " list is empty",
                      std::string("a rule is `daemons : clients [: options]`; write ALL to mean every ") +
@@ -121,6 +125,7 @@ bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, c
     }
     bool ok = true;
     out->parts.emplace_back();
+    out->parts.back().reserve(toks.size());
     for (size_t i = 0; i < toks.size(); ++i) {
         const Token& t = toks[i];
         if (iequals(t.text, "EXCEPT")) {
