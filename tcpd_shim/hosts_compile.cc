@@ -154,17 +154,28 @@ bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, c
 
 bool Compiler::compile_string(const Ctx& c, std::string_view tok, size_t off, const char* what,
                               StringPattern* out) {
-    out->text = std::string(tok);
-    out->lower = out->text;
-    for (char& ch : out->lower) {
-        ch = ascii_lower(ch);
+    out->text.assign(tok.data(), tok.size());
+    out->lower.resize(tok.size());
+    // One pass over the pattern for everything asked of its bytes.
+    size_t hash = std::string_view::npos;
+    bool brackets = false;
+    bool wildcards = false;
+    for (size_t i = 0; i < tok.size(); ++i) {
+        char ch = tok[i];
+        out->lower[i] = ascii_lower(ch);
+        if (ch == '#') {
+            hash = std::min(hash, i);
+        } else if (ch == '[' || ch == ']') {
+            brackets = true;
+        } else if (ch == '*' || ch == '?') {
+            wildcards = true;
+        }
     }
-    if (tok.find('#') != std::string_view::npos) {
-        return error(c, off + tok.find('#'), "'#' inside a rule: libwrap reads it as part of a pattern",
+    if (hash != std::string_view::npos) {
+        return error(c, off + hash, "'#' inside a rule: libwrap reads it as part of a pattern",
                      "comments must start in column 1 of their own line");
     }
-    bool brackets = tok.find_first_of("[]") != std::string_view::npos;
-    if (tok.find_first_of("*?") != std::string_view::npos) {
+    if (wildcards) {
         if (brackets) {
             return error(c, off, "'" + out->text + "': brackets cannot be combined with wildcards",
                          "write [v6addr] or [v6net]/len");
