@@ -239,6 +239,10 @@ struct Decision {
         return verdict == o.verdict && reason == o.reason && rule == o.rule && daemon == o.daemon &&
                client == o.client && client_name == o.client_name;
     }
+    // The same decision from another compile of the same files
+    // (Policy::compile_and_decide() against compile()): rules compared by
+    // file and line, patterns by their place in the list.
+    bool same_as(const Decision& o) const;
 };
 
 // A hosts file as read from disk: raw bytes, so that line continuations,
@@ -281,6 +285,24 @@ public:
     // read_hosts_file() on both paths, then compile().
     static std::shared_ptr<const Policy> load(const std::string& allow_path, const std::string& deny_path,
                                               core::Diagnostics* diags);
+
+    // compile() and, in the same pass over the text, the decision
+    // evaluate() would make for `request`, for a process that decides once
+    // (ringfence-tcpd, ringfence-tcpdmatch): every line of both files is
+    // compiled, so the diagnostics and valid() are compile()'s, but each
+    // rule is evaluated as soon as it is compiled and then dropped; once a
+    // rule has decided, the rest are compiled for their diagnostics only.
+    // Lookups are made as evaluate() makes them. The returned policy keeps
+    // only the deciding rule (rules() is empty for default_allow), which
+    // *decision points into; inputs() is complete.
+    static std::shared_ptr<const Policy> compile_and_decide(const HostsFile& allow, const HostsFile& deny,
+                                                            const CompileOptions& options, core::Diagnostics* diags,
+                                                            const Request& request, const Lookups& lookups,
+                                                            Decision* decision);
+    // read_hosts_file() on both paths, then compile_and_decide().
+    static std::shared_ptr<const Policy> load_and_decide(const std::string& allow_path, const std::string& deny_path,
+                                                         core::Diagnostics* diags, const Request& request,
+                                                         const Lookups& lookups, Decision* decision);
 
     bool valid() const { return valid_; }
     const std::vector<Rule>& rules() const { return rules_; }  // allow rules first

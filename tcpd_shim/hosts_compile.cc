@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "tcpd_shim/hosts_evaluator.h"
 #include "tcpd_shim/hosts_fast_index.h"
 #include "tcpd_shim/hosts_lines.h"
 #include "tcpd_shim/hosts_options.h"
@@ -37,7 +38,12 @@ public:
              std::vector<std::pair<std::string, core::FileStamp>>* inputs)
         : options_(options), diags_(diags), inputs_(inputs) {}
 
-    void compile_file(const HostsFile& file, FileKind kind, std::vector<Rule>* rules);
+    // Compiles every rule of `file` in order and hands each to
+    // sink(Rule&, std::string_view source), which may take it (move from
+    // it); the Rule passed is reused for the next one. The rule's file and
+    // source are left for the sink to fill in when it keeps the rule.
+    template <typename Sink>
+    void compile_file(const HostsFile& file, FileKind kind, Sink&& sink);
     bool ok() const { return errors_ == 0; }
 
 private:
@@ -65,7 +71,9 @@ private:
     }
 
     void compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule);
-    std::vector<Token> tokens(std::string_view field, size_t base) const;
+    // Into toks_, reused from list to list (a list's patterns never hold
+    // another list).
+    void tokens(std::string_view field, size_t base);
     template <typename T, typename F>
     bool compile_list(const Ctx& c, std::string_view field, size_t base, const char* what, PatternList<T>* out,
                       F compile_one);
@@ -84,10 +92,12 @@ private:
     int errors_ = 0;
     std::map<std::string, std::shared_ptr<const HostPatternList>> pattern_files_;
     std::set<std::string> loading_;
+    std::vector<Token> toks_;
 };
 
-std::vector<Token> Compiler::tokens(std::string_view field, size_t base) const {
-    std::vector<Token> out;
+void Compiler::tokens(std::string_view field, size_t base) {
+    std::vector<Token>& out = toks_;
+    out.clear();
     size_t i = 0;
     while (i < field.size()) {
         while (i < field.size() && is_list_sep(field[i])) {
@@ -101,13 +111,13 @@ std::vector<Token> Compiler::tokens(std::string_view field, size_t base) const {
             out.push_back(Token{field.substr(start, i - start), base + start});
         }
     }
-    return out;
 }
 
 template <typename T, typename F>
 bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, const char* what,
                             PatternList<T>* out, F compile_one) {
-    std::vector<Token> toks = tokens(field, base);
+    tokens(field, base);
+    const std::vector<Token>& toks = toks_;
     if (toks.empty()) {
         return error(c, base, std::string(what) + " list is empty",
                      std::string("a rule is `daemons : clients [: options]`; write ALL to mean every ") +
@@ -115,6 +125,7 @@ bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, c
     }
     bool ok = true;
     out->parts.emplace_back();
+    out->parts.back().reserve(toks.size());
     for (size_t i = 0; i < toks.size(); ++i) {
         const Token& t = toks[i];
         if (iequals(t.text, "EXCEPT")) {
@@ -143,17 +154,28 @@ bool Compiler::compile_list(const Ctx& c, std::string_view field, size_t base, c
 
 bool Compiler::compile_string(const Ctx& c, std::string_view tok, size_t off, const char* what,
                               StringPattern* out) {
-    out->text = std::string(tok);
-    out->lower = out->text;
-    for (char& ch : out->lower) {
-        ch = ascii_lower(ch);
+    out->text.assign(tok.data(), tok.size());
+    out->lower.resize(tok.size());
+    // One pass over the pattern for everything asked of its bytes.
+    size_t hash = std::string_view::npos;
+    bool brackets = false;
+    bool wildcards = false;
+    for (size_t i = 0; i < tok.size(); ++i) {
+        char ch = tok[i];
+        out->lower[i] = ascii_lower(ch);
+        if (ch == '#') {
+            hash = std::min(hash, i);
+        } else if (ch == '[' || ch == ']') {
+            brackets = true;
+        } else if (ch == '*' || ch == '?') {
+            wildcards = true;
+        }
     }
-    if (tok.find('#') != std::string_view::npos) {
-        return error(c, off + tok.find('#'), "'#' inside a rule: libwrap reads it as part of a pattern",
+    if (hash != std::string_view::npos) {
+        return error(c, off + hash, "'#' inside a rule: libwrap reads it as part of a pattern",
                      "comments must start in column 1 of their own line");
     }
-    bool brackets = tok.find_first_of("[]") != std::string_view::npos;
-    if (tok.find_first_of("*?") != std::string_view::npos) {
+    if (wildcards) {
         if (brackets) {
             return error(c, off, "'" + out->text + "': brackets cannot be combined with wildcards",
                          "write [v6addr] or [v6net]/len");
@@ -511,31 +533,26 @@ void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rul
     }
 }
 
-void Compiler::compile_file(const HostsFile& file, FileKind kind, std::vector<Rule>* rules) {
+template <typename Sink>
+void Compiler::compile_file(const HostsFile& file, FileKind kind, Sink&& sink) {
     inputs_->emplace_back(file.path, file.stamp);
+    Rule rule;
     if (file.read_error) {
         ++errors_;
         diags_->push_back(*file.read_error);
-        Rule r;
-        r.file_kind = kind;
-        r.file = file.path;
-        r.broken = r.daemons_broken = r.clients_broken = true;
-        r.error = file.read_error->message;
-        rules->push_back(std::move(r));
+        rule.file_kind = kind;
+        rule.broken = rule.daemons_broken = rule.clients_broken = true;
+        rule.error = file.read_error->message;
+        sink(rule, std::string_view());
         return;
     }
     if (!file.exists) {
         return;
     }
-    std::vector<LogicalLine> lines = split_logical_lines(file.content);
-    for (const LogicalLine& ll : lines) {
+    LineSplitter split(file.content);
+    LogicalLine ll;
+    while (split.next(&ll)) {
         Locator loc(file.path, &ll);
-        Rule rule;
-        rule.file_kind = kind;
-        rule.file = file.path;
-        rule.line = ll.first_line;
-        rule.last_line = ll.last_line;
-        rule.source = ll.text;
         if (ll.status == LogicalLine::Status::ok) {
             if (!ll.text.empty() && ll.text[0] == '#') {
                 if (ll.segments.size() > 1) {
@@ -548,8 +565,12 @@ void Compiler::compile_file(const HostsFile& file, FileKind kind, std::vector<Ru
                 continue;
             }
         }
+        rule = Rule();
+        rule.file_kind = kind;
+        rule.line = ll.first_line;
+        rule.last_line = ll.last_line;
         compile_line(ll, loc, &rule);
-        rules->push_back(std::move(rule));
+        sink(rule, std::string_view(ll.text));
     }
 }
 
@@ -600,27 +621,17 @@ HostsFile read_hosts_file(const std::string& path) {
     f.path = path;
     core::ReadLimits limits;
     limits.max_bytes = 16u << 20;
-    core::ReadResult rr = core::read_config_file(path, limits);
-    if (rr.status == core::ReadStatus::missing) {
+    // One buffer, as read: whether the last line ends in '\n' matters
+    // (libwrap ignores a final rule without it).
+    core::BufferResult rb = core::read_config_buffer(path, limits);
+    if (rb.status == core::ReadStatus::missing) {
         return f;
     }
-    if (rr.status == core::ReadStatus::error) {
-        f.read_error = rr.error;
+    if (rb.status == core::ReadStatus::error) {
+        f.read_error = rb.error;
         return f;
     }
-    f.exists = true;
-    f.stamp = rr.text.stamp;
-    // ConfigText drops the newlines; whether the last line had one matters
-    // (libwrap ignores a final rule without it), and the file size says.
-    size_t bytes = 0;
-    for (const std::string& l : rr.text.lines) {
-        bytes += l.size();
-    }
-    size_t n = rr.text.lines.size();
-    bool final_newline = true;
-    if (n > 0 && static_cast<size_t>(rr.text.stamp.size) == bytes + n - 1) {
-        final_newline = false;
-    } else if (static_cast<size_t>(rr.text.stamp.size) != bytes + n) {
+    if (static_cast<uint64_t>(rb.text.stamp.size) != rb.text.data.size()) {
         Diagnostic d;
         d.file = path;
         d.message = "the file changed while it was being read";
@@ -628,12 +639,9 @@ HostsFile read_hosts_file(const std::string& path) {
         f.read_error = d;
         return f;
     }
-    for (size_t i = 0; i < n; ++i) {
-        f.content += rr.text.lines[i];
-        if (i + 1 < n || final_newline) {
-            f.content += '\n';
-        }
-    }
+    f.exists = true;
+    f.stamp = rb.text.stamp;
+    f.content = std::move(rb.text.data);
     return f;
 }
 
@@ -641,8 +649,13 @@ std::shared_ptr<const Policy> Policy::compile(const HostsFile& allow, const Host
                                               const CompileOptions& options, Diagnostics* diags) {
     auto policy = std::shared_ptr<Policy>(new Policy());
     Compiler compiler(options, diags, &policy->inputs_);
-    compiler.compile_file(allow, FileKind::allow, &policy->rules_);
-    compiler.compile_file(deny, FileKind::deny, &policy->rules_);
+    for (const auto& [file, kind] : {std::pair{&allow, FileKind::allow}, std::pair{&deny, FileKind::deny}}) {
+        compiler.compile_file(*file, kind, [&, file = file](Rule& rule, std::string_view source) {
+            rule.file = file->path;
+            rule.source = std::string(source);
+            policy->rules_.push_back(std::move(rule));
+        });
+    }
     policy->fast_ = build_fast_index(policy->rules_);
     policy->valid_ = compiler.ok();
     return policy;
@@ -651,6 +664,47 @@ std::shared_ptr<const Policy> Policy::compile(const HostsFile& allow, const Host
 std::shared_ptr<const Policy> Policy::load(const std::string& allow_path, const std::string& deny_path,
                                            Diagnostics* diags) {
     return compile(read_hosts_file(allow_path), read_hosts_file(deny_path), CompileOptions(), diags);
+}
+
+std::shared_ptr<const Policy> Policy::compile_and_decide(const HostsFile& allow, const HostsFile& deny,
+                                                         const CompileOptions& options, Diagnostics* diags,
+                                                         const Request& request, const Lookups& lookups,
+                                                         Decision* decision) {
+    auto policy = std::shared_ptr<Policy>(new Policy());
+    policy->rules_.reserve(1);
+    Compiler compiler(options, diags, &policy->inputs_);
+    Evaluator ev(request, lookups);
+    bool decided = false;
+    *decision = Decision();
+    for (const auto& [file, kind] : {std::pair{&allow, FileKind::allow}, std::pair{&deny, FileKind::deny}}) {
+        compiler.compile_file(*file, kind, [&, file = file](Rule& rule, std::string_view source) {
+            if (decided) {
+                return;  // compiled for its diagnostics only
+            }
+            Decision d;
+            if (!rule_decides(ev, rule, &d)) {
+                return;
+            }
+            decided = true;
+            rule.file = file->path;
+            rule.source = std::string(source);
+            // Moving the rule keeps its lists' storage: d.daemon and d.client
+            // stay valid; only d.rule moves.
+            policy->rules_.push_back(std::move(rule));
+            d.rule = &policy->rules_.back();
+            *decision = std::move(d);
+        });
+    }
+    policy->fast_ = build_fast_index(policy->rules_);
+    policy->valid_ = compiler.ok();
+    return policy;
+}
+
+std::shared_ptr<const Policy> Policy::load_and_decide(const std::string& allow_path, const std::string& deny_path,
+                                                      Diagnostics* diags, const Request& request,
+                                                      const Lookups& lookups, Decision* decision) {
+    return compile_and_decide(read_hosts_file(allow_path), read_hosts_file(deny_path), CompileOptions(), diags,
+                              request, lookups, decision);
 }
 
 }  // namespace ringfence::tcpd

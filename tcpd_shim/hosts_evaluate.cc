@@ -89,21 +89,38 @@ std::string verified_host_name(const IpAddress& address, ReverseNameService& rev
 
 Decision Policy::evaluate_reference(const Request& request, const Lookups& lookups) const {
     Evaluator ev(request, lookups);
+    Decision d;
     for (const Rule& r : rules_) {
-        const DaemonPattern* daemon = nullptr;
-        bool daemons = r.daemons_broken ||
-                       ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); }, &daemon);
-        if (!daemons) {
-            continue;
-        }
-        const ClientPattern* client = nullptr;
-        bool clients = r.clients_broken ||
-                       ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); }, &client);
-        if (clients) {
-            return decide(r, daemon, client, ev.client());
+        if (rule_decides(ev, r, &d)) {
+            return d;
         }
     }
     return Decision();
+}
+
+bool Decision::same_as(const Decision& o) const {
+    if (verdict != o.verdict || reason != o.reason || client_name != o.client_name ||
+        (rule == nullptr) != (o.rule == nullptr) || (daemon == nullptr) != (o.daemon == nullptr) ||
+        (client == nullptr) != (o.client == nullptr)) {
+        return false;
+    }
+    if (rule == nullptr) {
+        return true;
+    }
+    if (rule->file != o.rule->file || rule->line != o.rule->line || rule->file_kind != o.rule->file_kind ||
+        rule->source != o.rule->source) {
+        return false;
+    }
+    // Positions in the first parts (the patterns that can decide).
+    if (daemon != nullptr && (rule->daemons.parts.empty() || o.rule->daemons.parts.empty() ||
+                              daemon - rule->daemons.parts[0].data() != o.daemon - o.rule->daemons.parts[0].data())) {
+        return false;
+    }
+    if (client != nullptr && (rule->clients.parts.empty() || o.rule->clients.parts.empty() ||
+                              client - rule->clients.parts[0].data() != o.client - o.rule->clients.parts[0].data())) {
+        return false;
+    }
+    return true;
 }
 
 std::string Decision::location() const { return rule != nullptr ? rule->location() : "default allow"; }

@@ -271,4 +271,24 @@ inline Decision decide(const Rule& rule, const DaemonPattern* daemon, const Clie
     return d;
 }
 
+// One rule as the reference evaluator walks it (libwrap's table_match()):
+// true, with the decision in *out, when its daemon and client lists both
+// match (a list that could not be compiled counts as matching).
+inline bool rule_decides(Evaluator& ev, const Rule& r, Decision* out) {
+    const DaemonPattern* daemon = nullptr;
+    bool daemons = r.daemons_broken ||
+                   ev.list_match(r.daemons, 0, [&](const DaemonPattern& p) { return ev.daemon_match(p); }, &daemon);
+    if (!daemons) {
+        return false;
+    }
+    const ClientPattern* client = nullptr;
+    bool clients = r.clients_broken ||
+                   ev.list_match(r.clients, 0, [&](const ClientPattern& p) { return ev.client_match(p); }, &client);
+    if (!clients) {
+        return false;
+    }
+    *out = decide(r, daemon, client, ev.client());
+    return true;
+}
+
 }  // namespace ringfence::tcpd::detail

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,7 +21,7 @@ namespace ringfence::tcpd::detail {
 struct Segment {
     size_t offset;      // where this physical line starts in the logical text
     int line;           // physical line number
-    std::string text;   // the physical line as written, without '\n'
+    std::string_view text;  // the physical line as written, without '\n' (a view of the file's text)
 };
 
 struct LogicalLine {
@@ -33,6 +34,23 @@ struct LogicalLine {
 };
 
 std::vector<LogicalLine> split_logical_lines(const std::string& raw);
+
+// The same lines, one at a time, into one LogicalLine whose storage is
+// reused: the compiler reads a file once, without a copy per line. The
+// segments are views of `raw`, which must outlive them.
+class LineSplitter {
+public:
+    explicit LineSplitter(std::string_view raw) : raw_(raw) {}
+    // False at the end of the table (end of file, or after a line whose
+    // status is not ok: libwrap ignores the rest).
+    bool next(LogicalLine* out);
+
+private:
+    std::string_view raw_;
+    size_t pos_ = 0;
+    int line_ = 0;  // '\n' consumed so far
+    bool done_ = false;
+};
 
 // Where a diagnostic points: a logical line's offset mapped back to the
 // physical line and column.
@@ -56,7 +74,7 @@ public:
         }
         d.line = seg->line;
         d.column = static_cast<int>(offset - seg->offset) + 1;
-        d.source_line = seg->text;
+        d.source_line = std::string(seg->text);
         return d;
     }
 

@@ -56,12 +56,24 @@ inline size_t find_outside_brackets(std::string_view s, char delim) {
 
 // NOT_INADDR(): the text has a character other than digits, '.' and '/', so
 // it may name a host and is compared with the host name too.
+// (Loops, not find_first_not_of: that is a memchr per byte, and the
+// compiler asks this of every pattern.)
 inline bool not_inaddr(std::string_view s) {
-    return s.find_first_not_of("0123456789./") != std::string_view::npos;
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '/')) {
+            return true;
+        }
+    }
+    return false;
 }
 
 inline bool all_digits(std::string_view s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return !s.empty();
 }
 
 // Decimal value of at most 9 digits, optionally signed as sscanf("%d")

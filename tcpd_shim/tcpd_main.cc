@@ -404,15 +404,6 @@ int main(int argc, char** argv) {
         }
     }
 
-    ringfence::core::Diagnostics diags;
-    auto policy = tcpd::Policy::load(kHostsAllow, kHostsDeny, &diags);
-    int shown = 0;
-    for (const auto& d : diags) {
-        if (d.severity == ringfence::core::Severity::error && shown++ < 3) {
-            log_at(LOG_ERR, escape_for_log(d.one_line(), 300));
-        }
-    }
-
     tcpd::SystemReverseNameService system_reverse;
     ringfence::core::SystemNameService system_forward;
     ringfence::core::SystemIdentity identity;
@@ -426,7 +417,16 @@ int main(int argc, char** argv) {
     c.request.server.address = c.server.address;
     c.request.client.address = c.client.address;
     tcpd::Lookups lookups{&reverse, &forward, &identity};
-    c.decision = policy->evaluate(c.request, lookups);
+    // One connection, one decision: compiled and decided in one pass (every
+    // line is still checked; the errors are logged as before).
+    ringfence::core::Diagnostics diags;
+    auto policy = tcpd::Policy::load_and_decide(kHostsAllow, kHostsDeny, &diags, c.request, lookups, &c.decision);
+    int shown = 0;
+    for (const auto& diag : diags) {
+        if (diag.severity == ringfence::core::Severity::error && shown++ < 3) {
+            log_at(LOG_ERR, escape_for_log(diag.one_line(), 300));
+        }
+    }
     const tcpd::Decision& d = c.decision;
     bool grant = d.verdict == tcpd::Verdict::allow;
 

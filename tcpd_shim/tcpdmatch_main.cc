@@ -40,9 +40,7 @@ bool is_placeholder(const std::string& s) {
     return s == tcpd::kUnknown || s == tcpd::kParanoid;
 }
 
-void report(const tcpd::Policy& policy, const tcpd::Request& req, const tcpd::Lookups& lookups) {
-    tcpd::Explanation e = tcpd::explain(policy, req, lookups);
-    const tcpd::Decision& d = e.decision;
+void report(const tcpd::Decision& d, const tcpd::Request& req) {
     const tcpd::Endpoint& c = req.client;
     if (c.name && !c.name->empty() && *c.name != tcpd::kUnknown) {
         std::printf("client:   hostname %s\n", escape_for_log(*c.name, 200).c_str());
@@ -176,20 +174,37 @@ int main(int argc, char** argv) {
         return usage_error("'" + escape_for_log(argv[optind]) + "' is not daemon[@host]: a part is empty");
     }
 
-    ringfence::core::Diagnostics diags;
     const char* allow_path = here ? "hosts.allow" : "/etc/hosts.allow";
     const char* deny_path = here ? "hosts.deny" : "/etc/hosts.deny";
-    auto policy = tcpd::Policy::load(allow_path, deny_path, &diags);
-    struct stat st;
-    if (lstat(allow_path, &st) != 0 && errno == ENOENT && lstat(deny_path, &st) != 0 && errno == ENOENT) {
-        // Same decision as libwrap (granted), but said.
-        std::printf("note: neither %s nor %s exists: every client is granted\n", allow_path, deny_path);
-    }
-    for (const auto& d : diags) {
-        if (d.severity == ringfence::core::Severity::error) {
-            std::fprintf(stderr, "%s\n", d.one_line().c_str());
+    auto show = [&](const ringfence::core::Diagnostics& diags) {
+        struct stat st;
+        if (lstat(allow_path, &st) != 0 && errno == ENOENT && lstat(deny_path, &st) != 0 && errno == ENOENT) {
+            // Same decision as libwrap (granted), but said.
+            std::printf("note: neither %s nor %s exists: every client is granted\n", allow_path, deny_path);
         }
-    }
+        for (const auto& d : diags) {
+            if (d.severity == ringfence::core::Severity::error) {
+                std::fprintf(stderr, "%s\n", d.one_line().c_str());
+            }
+        }
+    };
+    // The whole policy, for several requests (a host name's addresses), or
+    // for its diagnostics alone before a usage error.
+    auto load = [&]() {
+        ringfence::core::Diagnostics diags;
+        auto policy = tcpd::Policy::load(allow_path, deny_path, &diags);
+        show(diags);
+        return policy;
+    };
+    // One request: compiled and decided in one pass (the same diagnostics).
+    auto decide_once = [&](const tcpd::Request& r, const tcpd::Lookups& l) {
+        ringfence::core::Diagnostics diags;
+        tcpd::Decision d;
+        auto policy = tcpd::Policy::load_and_decide(allow_path, deny_path, &diags, r, l, &d);
+        show(diags);
+        report(d, r);
+        return ringfence::core::kExitOk;
+    };
 
     ringfence::core::SystemNameService forward;
     tcpd::SystemReverseNameService reverse;
@@ -202,6 +217,7 @@ int main(int argc, char** argv) {
     if (exact) {
         auto a = IpAddress::parse(*addr);
         if (!a) {
+            load();
             std::fprintf(stderr, "ringfence-tcpdmatch: --addr '%s' is not an IPv4 or IPv6 address\n",
                          escape_for_log(*addr).c_str());
             return ringfence::core::kExitUsage;
@@ -217,8 +233,7 @@ int main(int argc, char** argv) {
                 req.server.name = *server_host;
             }
         }
-        report(*policy, req, tcpd::Lookups{});  // no lookups of any kind
-        return ringfence::core::kExitOk;
+        return decide_once(req, tcpd::Lookups{});  // no lookups of any kind
     }
 
     tcpd::Lookups lookups{&reverse, &forward, &identity};
@@ -231,6 +246,7 @@ int main(int argc, char** argv) {
         } else {
             std::vector<IpAddress> as = forward.resolve(*server_host);
             if (as.size() != 1) {
+                load();
                 std::fprintf(stderr, "ringfence-tcpdmatch: server '%s' must resolve to exactly one address (%zu)\n",
                              escape_for_log(*server_host).c_str(), as.size());
                 return ringfence::core::kExitUsage;
@@ -246,20 +262,20 @@ int main(int argc, char** argv) {
         client = client.substr(at + 1);
     }
     if (client.empty()) {
+        load();
         return usage_error("'" + escape_for_log(argv[optind + 1]) + "' is not [user@]host: the host is empty");
     }
     if (auto a = IpAddress::parse(client)) {
         // As tcpdmatch: an address alone means "the name lookup failed".
         req.client.address = *a;
         req.client.name = "";
-        report(*policy, req, lookups);
-        return ringfence::core::kExitOk;
+        return decide_once(req, lookups);
     }
     if (is_placeholder(client)) {
         req.client.name = client;
-        report(*policy, req, lookups);
-        return ringfence::core::kExitOk;
+        return decide_once(req, lookups);
     }
+    auto policy = load();
     std::vector<IpAddress> addrs = forward.resolve(client);
     if (addrs.empty()) {
         std::fprintf(stderr, "ringfence-tcpdmatch: host name %s->address lookup failed\n",
@@ -275,7 +291,7 @@ int main(int argc, char** argv) {
         tcpd::Request r = req;
         r.client.address = a;
         r.client.name = tcpd::verified_host_name(a, reverse, forward);
-        report(*policy, r, lookups);
+        report(policy->evaluate(r, lookups), r);
     }
     return ringfence::core::kExitOk;
 }

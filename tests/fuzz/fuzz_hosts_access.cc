@@ -83,6 +83,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                              reference.explanation().c_str());
                 std::abort();  // the two evaluators must agree on every decision
             }
+            // One pass over the same text (ringfence-tcpd's path): the same
+            // decision and the same diagnostics.
+            core::Diagnostics once_diags;
+            tcpd::Decision once;
+            auto one_pass = tcpd::Policy::compile_and_decide(tcpd::hosts_file_from_text("hosts.allow", allow),
+                                                             tcpd::hosts_file_from_text("hosts.deny", deny), opt,
+                                                             &once_diags, req, lookups, &once);
+            if (!once.same_as(reference) || one_pass->valid() != policy->valid() ||
+                once_diags.size() != diags.size()) {
+                std::fprintf(stderr, "one pass: %s\nreference: %s\n", once.explanation().c_str(),
+                             reference.explanation().c_str());
+                std::abort();
+            }
+            for (size_t i = 0; i < diags.size(); ++i) {
+                if (once_diags[i].one_line() != diags[i].one_line()) {
+                    std::abort();  // the one pass must report exactly what compile() reports
+                }
+            }
             tcpd::Explanation e = tcpd::explain(*policy, req, lookups);
             if (!(e.decision == reference)) {
                 std::fprintf(stderr, "explain: %s\nreference: %s\n", e.decision.explanation().c_str(),

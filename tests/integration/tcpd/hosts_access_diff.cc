@@ -306,8 +306,25 @@ bool libwrap_decide(const Req& q) {
 // Decisions where Policy::evaluate() (the fast index) and
 // Policy::evaluate_reference() differ in verdict, reason or deciding rule.
 long g_index_disagreements = 0;
+// Decisions where Policy::load_and_decide() (one pass over the files, as
+// ringfence-tcpd and ringfence-tcpdmatch decide) differs from the reference
+// evaluator on the whole policy, or reports other diagnostics.
+long g_once_disagreements = 0;
 
-tcpd::Decision ours_decide(const tcpd::Policy& policy, const Req& q) {
+std::string joined(const ringfence::core::Diagnostics& diags) {
+    std::string out;
+    for (const auto& d : diags) {
+        out += d.one_line() + "\n";
+    }
+    return out;
+}
+
+struct Files {
+    std::string allow, deny;
+    std::string diags;  // what Policy::load() reported
+};
+
+tcpd::Decision ours_decide(const tcpd::Policy& policy, const Files& files, const Req& q) {
     tcpd::Request r;
     r.daemon = q.daemon;
     r.client.address = IpAddress::parse(q.addr);
@@ -324,6 +341,16 @@ tcpd::Decision ours_decide(const tcpd::Policy& policy, const Req& q) {
         ++g_index_disagreements;
         std::printf("INDEX DISAGREES: the fast index says '%s', the reference evaluator '%s'\n",
                     fast.explanation().c_str(), reference.explanation().c_str());
+    }
+    ringfence::core::Diagnostics diags;
+    tcpd::Decision once;
+    auto one_pass = tcpd::Policy::load_and_decide(files.allow, files.deny, &diags, r, none, &once);
+    if (!once.same_as(reference) || one_pass->valid() != policy.valid() || joined(diags) != files.diags) {
+        ++g_once_disagreements;
+        std::printf("ONE PASS DISAGREES: load_and_decide() says '%s' (valid %d), the reference evaluator '%s' "
+                    "(valid %d)\n%s---\n%s",
+                    once.explanation().c_str(), one_pass->valid(), reference.explanation().c_str(), policy.valid(),
+                    joined(diags).c_str(), files.diags.c_str());
     }
     return fast;
 }
@@ -423,7 +450,7 @@ int main(int argc, char** argv) {
         for (int i = 0; i < requests; ++i) {
             Req q = random_request();
             bool theirs = libwrap_decide(q);
-            tcpd::Decision d = ours_decide(*policy, q);
+            tcpd::Decision d = ours_decide(*policy, Files{allow_path, deny_path, joined(diags)}, q);
             bool ours = d.verdict == tcpd::Verdict::allow;
             ++decisions;
             granted += theirs;
@@ -460,6 +487,11 @@ int main(int argc, char** argv) {
     if (g_index_disagreements != 0) {
         std::printf("%ld decisions where the fast index and the reference evaluator DISAGREE (seed %llu)\n",
                     g_index_disagreements, seed);
+        return 1;
+    }
+    if (g_once_disagreements != 0) {
+        std::printf("%ld decisions where the one-pass decision and the reference evaluator DISAGREE (seed %llu)\n",
+                    g_once_disagreements, seed);
         return 1;
     }
     if (disagreements != 0) {

@@ -75,9 +75,28 @@ tcpd::CompileOptions fake_files() {
     return o;
 }
 
+std::string join(const Diagnostics& diags);
+
+// What each policy of these tests was compiled from, so that every decision
+// can be made again by Policy::compile_and_decide() (one pass over the same
+// text) and compared.
+struct Sources {
+    tcpd::HostsFile allow, deny;
+    std::string diags;  // what compile() reported
+};
+std::map<const tcpd::Policy*, Sources> g_sources;
+
+std::shared_ptr<const tcpd::Policy> compile_files(const tcpd::HostsFile& allow, const tcpd::HostsFile& deny,
+                                                  Diagnostics* diags) {
+    size_t before = diags->size();
+    auto p = tcpd::Policy::compile(allow, deny, fake_files(), diags);
+    g_sources[p.get()] = Sources{allow, deny, join(Diagnostics(diags->begin() + static_cast<long>(before), diags->end()))};
+    return p;
+}
+
 std::shared_ptr<const tcpd::Policy> compile(const std::string& allow, const std::string& deny, Diagnostics* diags) {
-    return tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", allow),
-                                 tcpd::hosts_file_from_text("hosts.deny", deny), fake_files(), diags);
+    return compile_files(tcpd::hosts_file_from_text("hosts.allow", allow), tcpd::hosts_file_from_text("hosts.deny", deny),
+                         diags);
 }
 
 std::string join(const Diagnostics& diags) {
@@ -168,6 +187,18 @@ Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Loo
     CHECK(explained == reference,
           "explain() says '" + explained.explanation() + "', the reference evaluator '" +
               reference.explanation() + "'");
+    auto src = g_sources.find(&p);
+    CHECK(src != g_sources.end(), "every policy of these tests is made by compile_files()");
+    if (src != g_sources.end()) {
+        Diagnostics diags;
+        Decision once;
+        auto q = tcpd::Policy::compile_and_decide(src->second.allow, src->second.deny, fake_files(), &diags, r, memo,
+                                                  &once);
+        CHECK(once.same_as(reference), "compile_and_decide() says '" + once.explanation() +
+                                           "', the reference evaluator '" + reference.explanation() + "'");
+        CHECK(q->valid() == p.valid() && join(diags) == src->second.diags,
+              "compile_and_decide() reports " + join(diags) + " where compile() reports " + src->second.diags);
+    }
     return fast;
 }
 
@@ -500,15 +531,14 @@ void test_broken_rule_scope(void**) {
     deny.read_error->file = "hosts.deny";
     deny.read_error->message = "refusing a file that is writable by group or others";
     diags.clear();
-    p = tcpd::Policy::compile(tcpd::hosts_file_from_text("hosts.allow", "sshd: 10.0.0.1\n"), deny, fake_files(),
-                              &diags);
+    p = compile_files(tcpd::hosts_file_from_text("hosts.allow", "sshd: 10.0.0.1\n"), deny, &diags);
     CHECK(evaluate(*p, request("sshd", "10.0.0.1", "-"), tcpd::Lookups()).verdict == A, "allowed first");
     CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == D, "unreadable deny file");
     // Missing files are empty.
     tcpd::HostsFile missing;
     missing.path = "hosts.deny";
     diags.clear();
-    p = tcpd::Policy::compile(missing, missing, fake_files(), &diags);
+    p = compile_files(missing, missing, &diags);
     CHECK(p->valid() && diags.empty(), join(diags));
     CHECK(evaluate(*p, request("sshd", "10.0.0.2", "-"), tcpd::Lookups()).verdict == A, "missing files");
 }
@@ -676,6 +706,39 @@ void test_daemon_queries(void**) {
     }
 }
 
+// One pass (what ringfence-tcpd and ringfence-tcpdmatch use): the whole
+// text is still checked, an error after the deciding rule makes the policy
+// invalid and is reported, one before it refuses, and only the deciding
+// rule is kept.
+void test_compile_and_decide(void**) {
+    auto once = [](const std::string& allow, const std::string& deny, const tcpd::Request& r, Diagnostics* diags,
+                   Decision* d) {
+        return tcpd::Policy::compile_and_decide(tcpd::hosts_file_from_text("hosts.allow", allow),
+                                                tcpd::hosts_file_from_text("hosts.deny", deny), fake_files(), diags,
+                                                r, tcpd::Lookups(), d);
+    };
+    Diagnostics diags;
+    Decision d;
+    auto p = once("sshd: 10.0.0.1\nsshd: 10.0.0.0/33\nsshd: 10.0.0.2\n", "ALL: ALL\n",
+                  request("sshd", "10.0.0.1", "-"), &diags, &d);
+    CHECK(!p->valid(), "an error after the deciding rule still makes the policy invalid");
+    CHECK(unit::contains(join(diags), "hosts.allow:2:"), join(diags));
+    CHECK(d.verdict == A && d.rule != nullptr && d.rule->line == 1 && d.rule->source == "sshd: 10.0.0.1",
+          d.explanation());
+    CHECK(p->rules().size() == 1 && &p->rules()[0] == d.rule, "only the deciding rule is kept");
+    diags.clear();
+    p = once("sshd: 10.0.0.1\nsshd: 10.0.0.0/33\nsshd: 10.0.0.2\n", "ALL: ALL\n", request("sshd", "10.0.0.2", "-"),
+             &diags, &d);
+    CHECK(d.verdict == D && d.reason == Decision::Reason::broken_rule && d.rule->line == 2, d.explanation());
+    diags.clear();
+    p = once("sshd: 10.0.0.1\n", "sshd: 10.0.0.3\nsshd: [::1\n", request("sshd", "10.0.0.9", "-"), &diags, &d);
+    CHECK(d.verdict == D && d.reason == Decision::Reason::broken_rule && d.rule->file == "hosts.deny", d.explanation());
+    diags.clear();
+    p = once("sshd: 10.0.0.1\n", "", request("vsftpd", "10.0.0.1", "-"), &diags, &d);
+    CHECK(p->valid() && d.verdict == A && d.reason == Decision::Reason::default_allow && p->rules().empty(),
+          d.explanation());
+}
+
 void test_lint(void**) {
     Diagnostics diags;
     auto allow = tcpd::hosts_file_from_text("hosts.allow", "sshd: ALL: user nobody\nsshd: 10.1.\n");
@@ -704,6 +767,7 @@ int main() {
         cmocka_unit_test(test_netgroup_and_server),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_broken_rule_scope),
+        cmocka_unit_test(test_compile_and_decide),
         cmocka_unit_test(test_options_parsed),
         cmocka_unit_test(test_lazy_lookups),
         cmocka_unit_test(test_explain_trace),
