@@ -17,6 +17,7 @@
 #include "cli/policies.h"
 #include "core/atomic_file.h"
 #include "core/diagnostic.h"
+#include "core/paths.h"
 #include "core/text.h"
 #include "iptables_helper/status.h"
 #include "iptables_helper/transaction.h"
@@ -338,8 +339,7 @@ void audit_wrap(const Context& ctx, audit::Report* report) {
 }
 
 void audit_files(const Context& ctx, audit::Report* report) {
-    std::vector<std::string> paths = {"/etc/security/access.conf", "/etc/hosts.allow", "/etc/hosts.deny",
-                                      "/etc/ringfence/firewall.conf"};
+    std::vector<std::string> paths = {core::kAccessConf, core::kHostsAllow, core::kHostsDeny, core::kFirewallConf};
     for (const std::string& n : list_directory(ctx, access::kDropinDir)) {
         if (n.size() > 5 && n.compare(n.size() - 5, 5, ".conf") == 0 && n[0] != '.') {
             paths.push_back(std::string(access::kDropinDir) + "/" + n);
@@ -395,7 +395,7 @@ void audit_firewall(const Context& ctx, audit::Report* report) {
         return;
     }
     const char* env = std::getenv("RINGFENCE_FIREWALL_STATE");
-    std::string dir = env != nullptr && env[0] == '/' ? env : "/var/lib/ringfence/firewall";
+    std::string dir = env != nullptr && env[0] == '/' ? env : core::kFirewallStateDir;
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
         report->add("firewall", "live", State::warning, "ringfence-firewall has applied nothing (no " + dir + ")");

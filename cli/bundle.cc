@@ -7,6 +7,7 @@
 
 #include "core/config_file.h"
 #include "core/diagnostic.h"
+#include "core/paths.h"
 #include "core/text.h"
 #include "iptables_helper/firewall_conf.h"
 #include "pam_module/access_conf.h"
@@ -52,7 +53,7 @@ core::ConfigText config_text(const std::string& path, const std::string& content
     return t;
 }
 
-const char kFirewallConf[] = "/etc/ringfence/firewall.conf";
+const char* const kFirewallConf = core::kFirewallConf;
 
 }  // namespace
 
@@ -74,7 +75,7 @@ std::string format_utc(time_t t) {
 
 std::string bundle_destination(const std::string& name) {
     if (name == "access.conf") {
-        return "/etc/security/access.conf";
+        return core::kAccessConf;
     }
     if (name == "hosts.allow" || name == "hosts.deny") {
         return "/etc/" + name;

@@ -15,13 +15,14 @@
 #include <cstring>
 
 #include "core/atomic_file.h"
+#include "core/paths.h"
 #include "core/run_program.h"
 
 namespace ringfence::cli {
 
 namespace {
 
-constexpr const char* kBackupDir = "/var/lib/ringfence/backup";
+constexpr const char* kBackupDir = core::kBackupDir;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -192,7 +193,7 @@ std::optional<std::string> write_backup(const Context& ctx, const FileContent& o
     // the copies keep the files' modes, but nobody else needs to look.
     core::UniqueFd dir;
     std::string resolved;
-    if (ctx.tree().open_directory("/var/lib/ringfence", &dir, &resolved, error, 0755) != 0 ||
+    if (ctx.tree().open_directory(core::kStateDir, &dir, &resolved, error, 0755) != 0 ||
         ctx.tree().open_directory(kBackupDir, &dir, &resolved, error, 0700) != 0) {
         return std::nullopt;
     }

@@ -165,8 +165,8 @@ std::optional<Stopped> firewall_stops(const firewall::Policy& fw, const IpAddres
     return s;
 }
 
-const ConsoleDaemon* daemon_named(const std::string& name) {
-    for (const ConsoleDaemon& d : console_daemons()) {
+const ConsoleDaemon* daemon_named(const std::vector<ConsoleDaemon>& daemons, const std::string& name) {
+    for (const ConsoleDaemon& d : daemons) {
         if (d.name == name) {
             return &d;
         }
@@ -202,7 +202,7 @@ const IpAddress& documentation_v4() {
 
 }  // namespace
 
-const std::vector<ConsoleDaemon>& console_daemons() {
+const std::vector<ConsoleDaemon>& default_console_daemons() {
     static const std::vector<ConsoleDaemon> kDaemons = {
         {"sshd", "sshd", firewall::Protocol::tcp, 22},
         {"vmware-hostd", "vmware-authd", firewall::Protocol::tcp, 443},
@@ -213,7 +213,8 @@ const std::vector<ConsoleDaemon>& console_daemons() {
 
 core::Diagnostics cross_layer_findings(const Layers& L) {
     core::Diagnostics out;
-    const ConsoleDaemon& sshd = *daemon_named("sshd");
+    const ConsoleDaemon* sshd_entry = daemon_named(L.daemons, "sshd");
+    const ConsoleDaemon sshd = sshd_entry != nullptr ? *sshd_entry : default_console_daemons().front();
 
     // access.conf grants that the firewall stops before sshd sees them.
     if (L.access != nullptr && L.firewall != nullptr && L.sshd_runs_ringfence) {
@@ -252,7 +253,7 @@ core::Diagnostics cross_layer_findings(const Layers& L) {
                 continue;
             }
             for (const Named& n : hosts_networks(r)) {
-                for (const ConsoleDaemon& d : console_daemons()) {
+                for (const ConsoleDaemon& d : L.daemons) {
                     if (!wrapped(d.name)) {
                         continue;
                     }
@@ -310,7 +311,7 @@ core::Diagnostics cross_layer_findings(const Layers& L) {
 
     // The outer layer open to everyone while an inner one restricts.
     if (L.firewall != nullptr) {
-        for (const ConsoleDaemon& d : console_daemons()) {
+        for (const ConsoleDaemon& d : L.daemons) {
             firewall::PacketVerdict v = firewall::evaluate_inbound(*L.firewall, documentation_v4(), d.protocol, d.port);
             if (v.action != firewall::Action::accept || v.rule == nullptr || !v.rule->peers.any) {
                 continue;

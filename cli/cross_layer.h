@@ -26,8 +26,10 @@ struct ConsoleDaemon {
     uint16_t port = 0;
 };
 
-// The ESX service console's daemons (the ESX preset's service table).
-const std::vector<ConsoleDaemon>& console_daemons();
+// The ESX service console's daemons with the ports of the ESX preset's
+// service table (sshServer tcp/22, https tcp/443, vmware-authd tcp/902);
+// cli/policies.h reads the ports a host actually uses.
+const std::vector<ConsoleDaemon>& default_console_daemons();
 
 // A daemon that runs behind ringfence-wrap or ringfence-tcpd: hosts.allow and
 // hosts.deny decide for it under `name`.
@@ -43,6 +45,7 @@ struct Layers {
     const tcpd::Policy* hosts = nullptr;         // valid, or null
     const firewall::Policy* firewall = nullptr;  // valid, or null
     std::vector<WrappedDaemon> wrapped;
+    std::vector<ConsoleDaemon> daemons = default_console_daemons();
     bool sshd_runs_ringfence = true;             // sshd's account stack reaches pam_ringfence
 };
 

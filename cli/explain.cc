@@ -33,9 +33,10 @@ struct Target {
 };
 
 // "sshd", "22/tcp" or "tcp/22".
-std::optional<Target> parse_target(const std::string& s, std::string* error) {
+std::optional<Target> parse_target(const std::vector<ConsoleDaemon>& daemons, const std::string& s,
+                                   std::string* error) {
     Target t;
-    for (const ConsoleDaemon& d : console_daemons()) {
+    for (const ConsoleDaemon& d : daemons) {
         if (d.name == s) {
             t.daemon = &d;
             t.protocol = d.protocol;
@@ -56,7 +57,7 @@ std::optional<Target> parse_target(const std::string& s, std::string* error) {
     }
     t.protocol = p->first;
     t.port = p->second;
-    for (const ConsoleDaemon& d : console_daemons()) {
+    for (const ConsoleDaemon& d : daemons) {
         if (d.protocol == t.protocol && d.port == t.port) {
             t.daemon = &d;
         }
@@ -267,7 +268,8 @@ std::optional<ExplainResult> explain_request(const Context& ctx, const ExplainRe
         *usage = "--from needs an IPv4 or IPv6 address (names are not looked up)";
         return std::nullopt;
     }
-    std::optional<Target> t = parse_target(r.service, usage);
+    std::vector<ConsoleDaemon> daemons = console_daemons(ctx);
+    std::optional<Target> t = parse_target(daemons, r.service, usage);
     if (!t) {
         return std::nullopt;
     }

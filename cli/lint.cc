@@ -10,6 +10,7 @@
 #include "core/exit_status.h"
 #include "core/identity.h"
 #include "core/name_service.h"
+#include "core/paths.h"
 #include "pam_module/access_lint.h"
 #include "tcpd_shim/hosts_lint.h"
 
@@ -94,7 +95,7 @@ int run_lint(const Context& ctx, const LintOptions& options) {
     // hosts.allow / hosts.deny.
     std::optional<HostsPolicy> hosts = load_hosts_policy(ctx, &all, &err);
     if (!hosts) {
-        all.push_back(file_error("/etc/hosts.allow", err));
+        all.push_back(file_error(core::kHostsAllow, err));
     } else if (hosts->policy) {
         // What ringfence-tcpdchk warns about (users and groups of options
         // only on this machine: under --root the tree's are not ours).
@@ -121,6 +122,7 @@ int run_lint(const Context& ctx, const LintOptions& options) {
     for (const WrappedProgram& w : wrapped_daemons(ctx)) {
         layers.wrapped.push_back(w.daemon);
     }
+    layers.daemons = console_daemons(ctx);
     add(&all, cross_layer_findings(layers));
 
     size_t errors = 0, warnings = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cli/unit_file.h"
+#include "core/paths.h"
 #include "core/text.h"
 
 namespace ringfence::cli {
@@ -31,8 +32,8 @@ std::optional<AccessPolicy> load_access_policy(const Context& ctx, const access:
 std::optional<HostsPolicy> load_hosts_policy(const Context& ctx, core::Diagnostics* diags, std::string* error) {
     // The shim's own reader, on the paths resolved inside the tree (it
     // opens them by name and refuses a link as the file itself).
-    std::optional<std::string> allow_path = resolve(ctx, "/etc/hosts.allow", core::FinalLink::keep, error);
-    std::optional<std::string> deny_path = resolve(ctx, "/etc/hosts.deny", core::FinalLink::keep, error);
+    std::optional<std::string> allow_path = resolve(ctx, core::kHostsAllow, core::FinalLink::keep, error);
+    std::optional<std::string> deny_path = resolve(ctx, core::kHostsDeny, core::FinalLink::keep, error);
     if (!allow_path || !deny_path) {
         return std::nullopt;
     }
@@ -173,6 +174,56 @@ std::vector<WrappedProgram> wrapped_daemons(const Context& ctx) {
         w.daemon.source_line = args_line;
         w.program = args;
         out.push_back(w);
+    }
+    return out;
+}
+
+std::vector<ConsoleDaemon> console_daemons(const Context& ctx) {
+    std::vector<ConsoleDaemon> out = default_console_daemons();
+    auto set_port = [&out](const std::string& name, const std::string& value) {
+        std::optional<long> port = core::parse_decimal(value, 65535, 5);
+        for (ConsoleDaemon& d : out) {
+            if (d.name == name && port && *port > 0) {
+                d.port = static_cast<uint16_t>(*port);
+            }
+        }
+    };
+    FileContent c;
+    std::string err;
+    if (read_file(ctx, "/etc/ssh/sshd_config", core::FinalLink::follow, kMaxSmallFile, &c, &err) == ReadOutcome::ok) {
+        for (const std::string& line : core::split_lines(c.bytes)) {
+            std::vector<std::string> w = core::config_word_strings(line);
+            if (w.empty()) {
+                continue;
+            }
+            if (core::iequals(w[0], "Match")) {
+                break;
+            }
+            if (core::iequals(w[0], "Port") && w.size() == 2) {
+                set_port("sshd", w[1]);
+                break;
+            }
+        }
+    }
+    for (const std::string& n : list_directory(ctx, "/etc/xinetd.d")) {
+        if (n.empty() || n[0] == '.' ||
+            read_file(ctx, "/etc/xinetd.d/" + n, core::FinalLink::follow, kMaxSmallFile, &c, &err) != ReadOutcome::ok) {
+            continue;
+        }
+        std::string args, port;
+        for (const std::string& line : core::split_lines(c.bytes)) {
+            std::vector<std::string> w = core::split_words(line);
+            if (w.size() >= 3 && w[1] == "=") {
+                if (w[0] == "server_args") {
+                    args = w[2];
+                } else if (w[0] == "port") {
+                    port = w[2];
+                }
+            }
+        }
+        if (!port.empty() && base_name(args) == "vmware-authd") {
+            set_port("vmware-authd", port);
+        }
     }
     return out;
 }

@@ -11,6 +11,7 @@
 #include "cli/context.h"
 #include "cli/cross_layer.h"
 #include "core/diagnostic.h"
+#include "core/paths.h"
 #include "iptables_helper/firewall_conf.h"
 #include "iptables_helper/lint.h"
 #include "pam_module/access_conf.h"
@@ -51,7 +52,7 @@ std::optional<HostsPolicy> load_hosts_policy(const Context& ctx, core::Diagnosti
 // start there, and an absolute set path names a file of the managed system;
 // diagnostics name the file on this machine. nullopt with *error set when
 // the path cannot be resolved; *missing when the file does not exist.
-inline constexpr const char* kFirewallPolicy = "/etc/ringfence/firewall.conf";
+inline constexpr const char* kFirewallPolicy = core::kFirewallConf;
 std::optional<firewall::CheckReport> check_firewall_policy(const Context& ctx, bool* missing, std::string* error);
 
 // The daemons hosts.allow decides for: each drop-in written by `ringfence
@@ -65,5 +66,10 @@ struct WrappedProgram {
     std::string program;  // absolute path of the real daemon; "" when it cannot be read
 };
 std::vector<WrappedProgram> wrapped_daemons(const Context& ctx);
+
+// The console daemons with the ports this host uses: sshd's first Port of
+// /etc/ssh/sshd_config (before any Match block; 22 when none), the port of
+// the xinetd service that runs vmware-authd; the preset's otherwise.
+std::vector<ConsoleDaemon> console_daemons(const Context& ctx);
 
 }  // namespace ringfence::cli

@@ -33,6 +33,7 @@
 #include "core/exit_status.h"
 #include "core/http_fetch.h"
 #include "core/minisign.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "core/run_program.h"
 #include "core/socket_address.h"
@@ -50,9 +51,9 @@ namespace {
 
 namespace fw = ringfence::firewall;
 
-constexpr const char* kSyncConf = "/etc/ringfence/sync.conf";
-constexpr const char* kSyncState = "/var/lib/ringfence/sync";
-constexpr const char* kFirewallConf = "/etc/ringfence/firewall.conf";
+constexpr const char* kSyncConf = core::kSyncConf;
+constexpr const char* kSyncState = core::kSyncStateDir;
+constexpr const char* kFirewallConf = core::kFirewallConf;
 
 struct SyncConfig {
     std::string bundle_url;  // base URL ending in '/'

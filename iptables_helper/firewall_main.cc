@@ -27,6 +27,7 @@
 
 #include "core/config_file.h"
 #include "core/exit_status.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "iptables_helper/applier.h"
 #include "iptables_helper/evaluate.h"
@@ -43,8 +44,8 @@ namespace core = ringfence::core;
 
 namespace {
 
-constexpr const char* kDefaultFile = "/etc/ringfence/firewall.conf";
-constexpr const char* kDefaultState = "/var/lib/ringfence/firewall";
+constexpr const char* kDefaultFile = core::kFirewallConf;
+constexpr const char* kDefaultState = core::kFirewallStateDir;
 constexpr int kLockSeconds = 30;
 
 

@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "core/paths.h"
 #include "pam_module/access_conf.h"
 
 namespace ringfence::access {
 
-inline constexpr const char* kDefaultAccessFile = "/etc/security/access.conf";
-inline constexpr const char* kDropinDir = "/etc/security/access.d";
+inline constexpr const char* kDefaultAccessFile = core::kAccessConf;
+inline constexpr const char* kDropinDir = core::kAccessDropinDir;
 
 struct ModuleOptions {
     ParseOptions parse;

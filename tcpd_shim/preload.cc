@@ -50,6 +50,7 @@
 #include "core/identity.h"
 #include "core/ip.h"
 #include "core/name_service.h"
+#include "core/paths.h"
 #include "core/socket_address.h"
 #include "tcpd_shim/hosts_access.h"
 #include "tcpd_shim/hosts_explain.h"
@@ -64,8 +65,8 @@ using AcceptFn = int (*)(int, struct sockaddr*, socklen_t*);
 using Accept4Fn = int (*)(int, struct sockaddr*, socklen_t*, int);
 
 constexpr const char* kIdent = "ringfence-wrap";
-constexpr const char* kDefaultAllow = "/etc/hosts.allow";
-constexpr const char* kDefaultDeny = "/etc/hosts.deny";
+constexpr const char* kDefaultAllow = ringfence::core::kHostsAllow;
+constexpr const char* kDefaultDeny = ringfence::core::kHostsDeny;
 // How often (at most) the files' stamps are compared with the policy's:
 // a stat() of every input on every accept would cost throughput.
 constexpr int64_t kStaleCheckIntervalNs = 1000000000;  // 1 s

@@ -38,6 +38,7 @@
 
 #include "core/diagnostic.h"
 #include "core/exit_status.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
@@ -59,8 +60,8 @@ namespace tcpd = ringfence::tcpd;
 using ringfence::core::IpAddress;
 using ringfence::core::escape_for_log;
 
-constexpr const char* kHostsAllow = "/etc/hosts.allow";
-constexpr const char* kHostsDeny = "/etc/hosts.deny";
+constexpr const char* kHostsAllow = ringfence::core::kHostsAllow;
+constexpr const char* kHostsDeny = ringfence::core::kHostsDeny;
 constexpr size_t kMaxBanner = 64 * 1024;
 
 // Each name is looked up at most once per connection, whoever asks

@@ -20,6 +20,7 @@
 #include "core/diagnostic.h"
 #include "core/exit_status.h"
 #include "core/identity.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 #include "tcpd_shim/hosts_explain.h"
@@ -112,8 +113,8 @@ int main(int argc, char** argv) {
         return ringfence::core::usage_error(kProgram, "unexpected argument '" +
                                                           ringfence::core::escape_for_log(argv[optind]) + "'");
     }
-    const std::string allow_path = here ? "hosts.allow" : "/etc/hosts.allow";
-    const std::string deny_path = here ? "hosts.deny" : "/etc/hosts.deny";
+    const std::string allow_path = here ? "hosts.allow" : ringfence::core::kHostsAllow;
+    const std::string deny_path = here ? "hosts.deny" : ringfence::core::kHostsDeny;
     tcpd::HostsFile allow = tcpd::read_hosts_file(allow_path);
     tcpd::HostsFile deny = tcpd::read_hosts_file(deny_path);
     Diagnostics diags;

@@ -23,6 +23,7 @@
 
 #include "core/diagnostic.h"
 #include "core/exit_status.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "core/identity.h"
 #include "core/name_service.h"
@@ -174,8 +175,8 @@ int main(int argc, char** argv) {
         return usage_error("'" + escape_for_log(argv[optind]) + "' is not daemon[@host]: a part is empty");
     }
 
-    const char* allow_path = here ? "hosts.allow" : "/etc/hosts.allow";
-    const char* deny_path = here ? "hosts.deny" : "/etc/hosts.deny";
+    const char* allow_path = here ? "hosts.allow" : ringfence::core::kHostsAllow;
+    const char* deny_path = here ? "hosts.deny" : ringfence::core::kHostsDeny;
     auto show = [&](const ringfence::core::Diagnostics& diags) {
         struct stat st;
         if (lstat(allow_path, &st) != 0 && errno == ENOENT && lstat(deny_path, &st) != 0 && errno == ENOENT) {

@@ -15,6 +15,7 @@
 
 #include "core/diagnostic.h"
 #include "core/exit_status.h"
+#include "core/paths.h"
 #include "core/program.h"
 #include "tcpd_shim/hosts_access.h"
 
@@ -85,8 +86,8 @@ std::string find_shim() {
 
 struct Args {
     std::string name;
-    std::string allow = "/etc/hosts.allow";
-    std::string deny = "/etc/hosts.deny";
+    std::string allow = ringfence::core::kHostsAllow;
+    std::string deny = ringfence::core::kHostsDeny;
     std::vector<char*> program;  // argv of the daemon, null-terminated
 };
 

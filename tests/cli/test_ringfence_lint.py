@@ -206,6 +206,19 @@ def test_explain():
         check(rc == 1 and "wrappers  denied by /etc/hosts.deny:1 (ALL: ALL)" in out and
               "to change: add 'vmware-hostd: 10.20.0.7' to /etc/hosts.allow" in out,
               "explain: stopped by hosts.deny", show(rc, out, err))
+    # The port sshd really listens on comes from the host's sshd_config.
+    with Tree({"/etc/ssh/sshd_config": "# moved\nPort 2222\nMatch User bob\n    Port 2223\n"}) as t:
+        rc, out, err = explain(t, "--from", "10.20.0.5", "--user", "root", "--at", "Tue 10:00")
+        check(rc == 1 and out.startswith("request: from 10.20.0.5 to sshd (tcp/2222), user root") and
+              "firewall  denied by default (policy in drop)" in out and
+              "to change: add 'allow in tcp/2222 from 10.20.0.5' to /etc/ringfence/firewall.conf" in out,
+              "explain: sshd on the Port of sshd_config (2222), which the firewall does not open",
+              show(rc, out, err))
+        rc, out, err = t.lint()
+        check(rc == 5 and "/etc/security/access.conf:2:17: warning: grants logins from 10.20.0.0/24, but the "
+              "firewall's default policy (/etc/ringfence/firewall.conf: policy in drop) drops tcp/2222 from "
+              "10.20.0.1 (in 10.20.0.0/24)" in out,
+              "lint: access.conf grants sshd on a port the firewall does not open", show(rc, out, err))
     for bad, needle in ((["--user", "root"], "explain needs --from ADDR"),
                         (["--from", "ws1.example.com"], "--from needs an IPv4 or IPv6 address"),
                         (["--from", "10.0.0.1", "--service", "ftp"], "--service: expected sshd"),
