@@ -40,6 +40,7 @@ struct Outcome {
     int status = 0;                       // core/exit_status.h
     std::vector<std::string> said;        // for standard output (unless quiet)
     std::vector<std::string> problems;    // for standard error
+    std::vector<std::string> diagnostics; // for standard error as they are (file:line:col: ...)
     std::vector<std::pair<LogLevel, std::string>> log;  // for syslog
     bool sets_only = false;               // reload loaded the set members alone
     bool ok() const { return status == 0; }
