@@ -549,21 +549,18 @@ std::optional<Bundle> deserialize(const std::string& text) {
 }
 
 std::string retarget_sets(const std::string& text, char generation) {
-    std::string out;
-    out.reserve(text.size());
+    // In place, word by word: ipset input of a big set is mostly such words.
+    std::string out = text;
     size_t i = 0;
-    while (i < text.size()) {
-        size_t end = text.find_first_of(" \n", i);
+    while (i < out.size()) {
+        size_t end = out.find_first_of(" \n", i);
         if (end == std::string::npos) {
-            end = text.size();
+            end = out.size();
         }
-        std::string word = text.substr(i, end - i);
-        if (generation_of(word) != 0) {
-            word.back() = generation;
-        }
-        out += word;
-        if (end < text.size()) {
-            out += text[end];
+        const size_t n = end - i;
+        if (n >= 13 && out.compare(i, 10, "ringfence-") == 0 && out[end - 4] == '-' && out[end - 3] == 'v' &&
+            (out[end - 2] == '4' || out[end - 2] == '6') && out[end - 1] >= 'a' && out[end - 1] <= 'z') {
+            out[end - 1] = generation;
         }
         i = end + 1;
     }
@@ -825,14 +822,22 @@ void for_each_line(const std::string& text, F each) {
     }
 }
 
-// ipset restore input without its "add" lines: the sets and their settings.
+// ipset restore input without its "add" lines and hash sizes: the sets
+// and the settings `ipset swap` needs alike (a hash size follows the
+// number of entries, render.cc).
 std::string ipset_declarations(const std::string& ipset_text) {
     std::string out;
     for_each_line(ipset_text, [&](size_t b, size_t e) {
-        if (ipset_text.compare(b, 4, "add ") != 0) {
-            out.append(ipset_text, b, e - b);
-            out += '\n';
+        if (ipset_text.compare(b, 4, "add ") == 0) {
+            return;
         }
+        std::string line = ipset_text.substr(b, e - b);
+        size_t at = line.find(" hashsize ");
+        if (at != std::string::npos) {
+            size_t end = line.find(' ', at + 10);
+            line.erase(at, (end == std::string::npos ? line.size() : end) - at);
+        }
+        out += line + '\n';
     });
     return out;
 }
@@ -959,8 +964,9 @@ SetLoad load_sets_nft(const Bundle& next, const Bundle& active, const Tools& too
     }
     core::ProgramResult r = run_program(tools, {tools.nft, "-f", "/dev/stdin"}, nft_set_script(next.nft));
     if (!r.ok()) {
-        *error = tool_failure("nft -f", r);
-        return SetLoad::failed;
+        // Nothing changed (one transaction). The table or a set may be
+        // gone (`nft flush ruleset`): the whole table, as a full apply.
+        return kNeedsFull;
     }
     // Listing the table costs as much as loading it, so the rules are
     // compared after the load rather than before: when they are not as

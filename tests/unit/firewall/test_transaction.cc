@@ -705,6 +705,24 @@ void reload_loads_sets_only(Backend backend) {
     CHECK_STR(w.nf.view(), view_after(old_b, nullptr), "old members back");
 }
 
+// A list that grows past 4096 entries gets a bigger hash size (render.cc);
+// `ipset swap` does not mind, so it is still a set-only reload.
+void test_reload_big_list_new_hashsize(void**) {
+    std::string big;
+    for (int i = 0; i < 5000; ++i) {
+        big += "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1\n";
+    }
+    const Bundle old_b = set_bundle(Backend::iptables, kListOld), new_b = set_bundle(Backend::iptables, big.c_str());
+    CHECK(unit::contains(old_b.ipset, "hashsize 1024 ") && unit::contains(new_b.ipset, "hashsize 2048 "),
+          old_b.ipset.substr(0, 200) + new_b.ipset.substr(0, 200));
+    CHECK(firewall::same_rules(old_b, new_b), "the hash size is not a rule");
+    World w;
+    CHECK(w.commit(old_b).ok(), "old applied");
+    firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(new_b, "done");
+    CHECK(o.ok() && o.sets_only, "a set-only reload");
+    CHECK_INT(long(w.nf.sets.at("ringfence-bl-v4a").size()), 5000, "the big list is live");
+}
+
 void test_reload_iptables_sets_only(void**) { reload_loads_sets_only(Backend::iptables); }
 void test_reload_nft_sets_only(void**) { reload_loads_sets_only(Backend::nft); }
 
@@ -826,6 +844,7 @@ int main() {
         cmocka_unit_test(test_reload_iptables_each_step_fails),
         cmocka_unit_test(test_reload_nft_each_step_fails),
         cmocka_unit_test(test_reload_falls_back_to_full),
+        cmocka_unit_test(test_reload_big_list_new_hashsize),
     };
     unit::apply_filters();
     return cmocka_run_group_tests(tests, nullptr, nullptr);
