@@ -38,12 +38,9 @@
 #include "core/run_program.h"
 #include "core/socket_address.h"
 #include "core/text.h"
+#include "iptables_helper/apply_file.h"
 #include "iptables_helper/feeds.h"
 #include "iptables_helper/firewall_conf.h"
-
-#ifndef RINGFENCE_SBINDIR
-#define RINGFENCE_SBINDIR "/usr/sbin"
-#endif
 
 namespace ringfence::cli {
 
@@ -54,6 +51,7 @@ namespace fw = ringfence::firewall;
 constexpr const char* kSyncConf = core::kSyncConf;
 constexpr const char* kSyncState = core::kSyncStateDir;
 constexpr const char* kFirewallConf = core::kFirewallConf;
+constexpr const char* kFirewallState = core::kFirewallStateDir;
 
 struct SyncConfig {
     std::string bundle_url;  // base URL ending in '/'
@@ -71,7 +69,8 @@ struct SyncConfig {
 struct SyncOptions {
     std::string config = kSyncConf;
     std::string state_dir = kSyncState;
-    std::string firewall_program;
+    std::string backend;          // as ringfence-firewall --backend
+    std::string firewall_state;   // as ringfence-firewall --state-dir
     bool force = false;
     bool quiet = false;
 };
@@ -355,35 +354,40 @@ private:
 
 // --- the firewall ----------------------------------------------------------
 
-std::string firewall_program(const SyncOptions& o) {
-    if (!o.firewall_program.empty()) {
-        return o.firewall_program;
-    }
-    std::string self = self_directory();
-    return find_program({self.empty() ? "" : self + "/ringfence-firewall",
-                         self.empty() ? "" : self + "/../iptables_helper/ringfence-firewall",
-                         std::string(RINGFENCE_SBINDIR) + "/ringfence-firewall", "/usr/sbin/ringfence-firewall"});
-}
-
-// The firewall's own atomic apply (no confirmation: nobody is there to
-// confirm a timer's run). "" or why it failed; the ruleset is then unchanged.
+// The firewall's own apply, linked (iptables_helper/apply_file.h): the
+// same policy checks, SSH lockout check, lock and transaction as
+// `ringfence-firewall apply`, without a confirmation (nobody is there to
+// confirm a timer's run). When only the members of sets changed (a feed),
+// only they are loaded. "" or why it failed; the ruleset is then unchanged.
 std::string apply_firewall(const SyncOptions& o, const std::string& policy) {
-    std::string program = firewall_program(o);
-    if (program.empty()) {
-        return "ringfence-firewall not found";
+    fw::ApplyRequest req;
+    req.file = policy;
+    req.backend = o.backend;
+    req.state_dir = o.firewall_state;
+    const char* ssh = std::getenv("SSH_CONNECTION");
+    req.ssh_connection = ssh != nullptr ? ssh : "";
+    req.under_sudo = std::getenv("SUDO_USER") != nullptr;
+    fw::FileApply apply(req);
+    fw::Outcome out = apply.prepare();
+    if (out.ok()) {
+        fw::CriticalSection critical;  // the transaction runs to its end
+        out = apply.run();
     }
-    core::ProgramResult r = core::run_program({program, "apply", policy}, "", 300);
-    if (r.ok()) {
+    for (const auto& [level, text] : out.log) {
+        syslog(level == fw::LogLevel::notice ? LOG_NOTICE : level == fw::LogLevel::warning ? LOG_WARNING : LOG_ERR,
+               "%s", core::escape_for_log(text, 900).c_str());
+    }
+    if (out.ok()) {
+        for (const std::string& warning : out.problems) {
+            complain(LOG_WARNING, "firewall: " + warning);
+        }
         return "";
     }
-    std::string out = r.err.empty() ? r.out : r.err;
-    while (!out.empty() && out.back() == '\n') {
-        out.pop_back();
+    std::string why = out.problems.empty() ? "failed" : out.problems.back();
+    if (!out.diagnostics.empty()) {
+        why += " (" + out.diagnostics.front().substr(0, out.diagnostics.front().find('\n')) + ")";
     }
-    size_t nl = out.rfind('\n');
-    std::string last = nl == std::string::npos ? out : out.substr(nl + 1);
-    return "ringfence-firewall apply failed (" + (r.started ? "exit status " + std::to_string(r.status) : r.error) +
-           (last.empty() ? "" : ": " + core::escape_for_log(last, 300)) + ")";
+    return "the firewall apply failed: " + core::escape_for_log(why, 400);
 }
 
 // --- what a feed may never block ------------------------------------------
@@ -938,17 +942,25 @@ int status(const SyncOptions& o, const SyncConfig& c, time_t now) {
 }  // namespace
 
 const char kSyncUsage[] =
-    "usage: ringfence sync [--force] [-q] [--config FILE] [--state-dir DIR] [--firewall-program PATH]\n"
+    "usage: ringfence sync [--force] [-q] [--config FILE] [--state-dir DIR] [--backend auto|iptables|nft]\n"
+    "                      [--firewall-state DIR]\n"
     "       ringfence sync --rollback | --status\n"
     "\n"
     "  fetches the feeds of firewall.conf's `set NAME url` lines that are due and the\n"
     "  signed bundle of sync.conf; installs only what verifies and lints (ringfence-sync(8))\n"
     "  --force      fetch every feed now, due or not\n"
+    "  --backend, --firewall-state   as ringfence-firewall's --backend and --state-dir\n"
     "  --rollback   put back the files the last bundle replaced, and apply the firewall\n"
     "  --status     Nagios-style: stale feeds WARNING, an expired bundle CRITICAL\n";
 
 int sync_command(const std::vector<std::string>& args) {
     SyncOptions o;
+    // The firewall's settings, read as ringfence-firewall reads them.
+    if (const char* b = std::getenv("RINGFENCE_FIREWALL_BACKEND")) {
+        o.backend = b;
+    }
+    const char* fw_state = std::getenv("RINGFENCE_FIREWALL_STATE");
+    o.firewall_state = fw_state != nullptr && *fw_state != '\0' ? fw_state : kFirewallState;
     bool do_rollback = false, do_status = false, config_given = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -970,9 +982,14 @@ int sync_command(const std::vector<std::string>& args) {
                 core::usage_error("ringfence sync", "--state-dir needs an absolute directory");
                 return core::kExitUsage;
             }
-        } else if (a == "--firewall-program") {
-            if (!value(&o.firewall_program) || o.firewall_program[0] != '/') {
-                core::usage_error("ringfence sync", "--firewall-program needs an absolute path");
+        } else if (a == "--backend") {
+            if (!value(&o.backend) || (o.backend != "auto" && o.backend != "iptables" && o.backend != "nft")) {
+                core::usage_error("ringfence sync", "--backend needs auto, iptables or nft");
+                return core::kExitUsage;
+            }
+        } else if (a == "--firewall-state") {
+            if (!value(&o.firewall_state) || o.firewall_state[0] != '/') {
+                core::usage_error("ringfence sync", "--firewall-state needs an absolute directory");
                 return core::kExitUsage;
             }
         } else if (a == "-h" || a == "--help") {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +44,10 @@ struct Pipe {
 // Reaps pid, polling until deadline (ms of now_ms; < 0: blocks). False
 // when the deadline passed first; *error set when waitpid failed.
 bool reap(pid_t pid, int64_t deadline, int* wstatus, std::string* error) {
+    // The child closes its pipes a moment before it can be reaped: short
+    // sleeps first (0.25 ms, doubling up to 20 ms), so that a run of many
+    // short programs is not 20 ms slower per program.
+    long pause_us = 250;
     for (;;) {
         pid_t got = ::waitpid(pid, wstatus, deadline < 0 ? 0 : WNOHANG);
         if (got == pid) {
@@ -57,8 +62,10 @@ bool reap(pid_t pid, int64_t deadline, int* wstatus, std::string* error) {
             if (left <= 0) {
                 return false;
             }
-            timespec ts = {0, long(left > 20 ? 20 : left) * 1000000L};
+            const long pause = std::min<long>(pause_us, long(left) * 1000L);
+            timespec ts = {0, pause * 1000L};
             ::nanosleep(&ts, nullptr);
+            pause_us = std::min<long>(pause_us * 2, 20000);
         }
     }
 }

@@ -113,6 +113,17 @@ SavedTable parse_save(const std::string& save) {
     return t;
 }
 
+// What capture_iptables read on its way: both tables and the own sets.
+struct LiveTables {
+    SavedTable v4, v6;
+    std::vector<std::string> sets;
+    std::string error;  // a table that could not be read
+};
+
+// capture_live() for the iptables backend; `read` (may be null) receives
+// what it read, so that a set reload checks and loads on one reading.
+std::string capture_iptables(const Tools& tools, LiveTables* read);
+
 // iptables-restore --noflush input that puts back exactly what `before`
 // (iptables-save output) had of ringfence, after `added_hooks` were added.
 std::string restore_from_save(const SavedTable& before, const std::vector<std::string>& added_hooks) {
@@ -538,21 +549,18 @@ std::optional<Bundle> deserialize(const std::string& text) {
 }
 
 std::string retarget_sets(const std::string& text, char generation) {
-    std::string out;
-    out.reserve(text.size());
+    // In place, word by word: ipset input of a big set is mostly such words.
+    std::string out = text;
     size_t i = 0;
-    while (i < text.size()) {
-        size_t end = text.find_first_of(" \n", i);
+    while (i < out.size()) {
+        size_t end = out.find_first_of(" \n", i);
         if (end == std::string::npos) {
-            end = text.size();
+            end = out.size();
         }
-        std::string word = text.substr(i, end - i);
-        if (generation_of(word) != 0) {
-            word.back() = generation;
-        }
-        out += word;
-        if (end < text.size()) {
-            out += text[end];
+        const size_t n = end - i;
+        if (n >= 13 && out.compare(i, 10, "ringfence-") == 0 && out[end - 4] == '-' && out[end - 3] == 'v' &&
+            (out[end - 2] == '4' || out[end - 2] == '6') && out[end - 1] >= 'a' && out[end - 1] <= 'z') {
+            out[end - 1] = generation;
         }
         i = end + 1;
     }
@@ -670,17 +678,33 @@ std::string capture_live(Backend backend, const Tools& tools) {
     if (backend != Backend::iptables) {
         return out;
     }
+    return capture_iptables(tools, nullptr);
+}
+
+namespace {
+
+std::string capture_iptables(const Tools& tools, LiveTables* read) {
+    std::string out;
     std::set<char> generations;  // of the sets live rules use; others are leftovers of a killed apply
     for (auto [label, tool] : {std::make_pair("IPv4", &tools.iptables_save), std::make_pair("IPv6", &tools.ip6tables_save)}) {
         out += std::string("# ") + label + "\n";
         std::string error;
         if (tool->empty()) {
             out += "# program missing\n";
+            if (read != nullptr) {
+                read->error = *tool + ": program missing";
+            }
             continue;
         }
         SavedTable t = parse_save(read_save(tools, *tool, &error));
         if (!error.empty()) {
             out += "# " + error + "\n";
+            if (read != nullptr) {
+                read->error = error;
+            }
+        }
+        if (read != nullptr) {
+            (tool == &tools.iptables_save ? read->v4 : read->v6) = t;
         }
         generations.insert(t.generations.begin(), t.generations.end());
         for (const std::string& c : t.own_chains) {
@@ -695,12 +719,17 @@ std::string capture_live(Backend backend, const Tools& tools) {
     }
     out += "# ipset\n";
     for (const std::string& name : live_sets(tools)) {
+        if (read != nullptr) {
+            read->sets.push_back(name);
+        }
         if (generations.count(generation_of(name)) != 0) {
             out += "set " + retarget_sets(name, kRenderedGeneration) + "\n";
         }
     }
     return out;
 }
+
+}  // namespace
 
 namespace {
 
@@ -763,6 +792,253 @@ std::string set_members_expected(const std::string& ipset_text) {
         }
     }
     return sorted_text(std::move(lines));
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string trimmed(const std::string& text, size_t begin, size_t end) {
+    while (begin < end && (text[begin] == ' ' || text[begin] == '\t')) {
+        ++begin;
+    }
+    while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t')) {
+        --end;
+    }
+    return text.substr(begin, end - begin);
+}
+
+// Calls `each(begin, end)` for every line of `text` (without its newline).
+template <typename F>
+void for_each_line(const std::string& text, F each) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        size_t end = nl == std::string::npos ? text.size() : nl;
+        each(pos, end);
+        pos = end + 1;
+    }
+}
+
+// ipset restore input without its "add" lines and hash sizes: the sets
+// and the settings `ipset swap` needs alike (a hash size follows the
+// number of entries, render.cc).
+std::string ipset_declarations(const std::string& ipset_text) {
+    std::string out;
+    for_each_line(ipset_text, [&](size_t b, size_t e) {
+        if (ipset_text.compare(b, 4, "add ") == 0) {
+            return;
+        }
+        std::string line = ipset_text.substr(b, e - b);
+        size_t at = line.find(" hashsize ");
+        if (at != std::string::npos) {
+            size_t end = line.find(' ', at + 10);
+            line.erase(at, (end == std::string::npos ? line.size() : end) - at);
+        }
+        out += line + '\n';
+    });
+    return out;
+}
+
+// The `nft -f` script that replaces the members of every named set of a
+// rendered table (render_nft.h) and touches nothing else: one transaction.
+std::string nft_set_script(const std::string& nft_text) {
+    const std::string table = std::string(kNftFamily) + " " + kNftTable;
+    std::string out, elements;
+    std::string set;
+    bool in_elements = false;
+    auto finish = [&]() {
+        if (set.empty()) {
+            return;
+        }
+        out += "flush set " + table + " " + set + "\n";
+        if (!elements.empty()) {
+            out += "add element " + table + " " + set + " {\n" + elements + "\n}\n";
+        }
+        set.clear();
+        elements.clear();
+    };
+    for_each_line(nft_text, [&](size_t b, size_t e) {
+        std::string line = trimmed(nft_text, b, e);
+        if (in_elements) {
+            if (line == "}") {
+                in_elements = false;
+                return;
+            }
+            if (!line.empty() && line.back() == ',') {
+                line.pop_back();
+            }
+            elements += (elements.empty() ? "" : ",\n") + line;
+        } else if (starts_with(line, "set ") && ends_with(line, " {")) {
+            finish();
+            set = line.substr(4, line.size() - 6);
+        } else if (starts_with(line, "elements = {")) {
+            in_elements = true;
+        } else if (starts_with(line, "chain ")) {
+            finish();
+        }
+    });
+    finish();
+    return out;
+}
+
+// A full reload is needed (nothing was changed): the live rules are not
+// those of the active bundle, or cannot be read.
+constexpr SetLoad kNeedsFull = SetLoad::needs_full;
+
+SetLoad load_sets_iptables(const Bundle& next, const Bundle& active, const Tools& tools, std::string* live,
+                           std::string* error, std::vector<std::string>* notes) {
+    if (!tools.has_iptables() || tools.ipset.empty()) {
+        return kNeedsFull;
+    }
+    const std::vector<std::string> names = ipset_names(next.ipset);
+    LiveTables t;
+    const std::string now = capture_iptables(tools, &t);
+    if (!t.error.empty() || now != active.live) {
+        return kNeedsFull;  // drift: the full load puts the rules back as well
+    }
+    std::set<char> in_use = t.v4.generations;
+    in_use.insert(t.v6.generations.begin(), t.v6.generations.end());
+    if (in_use.size() != 1 || names.empty()) {
+        return kNeedsFull;  // no rule uses a set, or a killed apply left two generations
+    }
+    const char gen = *in_use.begin();
+    for (const std::string& n : names) {
+        if (std::find(t.sets.begin(), t.sets.end(), retarget_sets(n, gen)) == t.sets.end()) {
+            return kNeedsFull;
+        }
+    }
+    // The new members go into a generation no rule uses, and are swapped
+    // with the live sets one set at a time (`ipset swap` is atomic): a rule
+    // sees the old list or the new one, never a half filled set.
+    const char spare = gen == 'a' ? 'b' : 'a';
+    std::vector<std::string> stale;
+    for (const std::string& n : t.sets) {
+        if (generation_of(n) == spare) {
+            stale.push_back(n);
+        }
+    }
+    destroy_sets(tools, stale, nullptr);
+    auto drop_spare = [&](std::vector<std::string>* out) {
+        std::vector<std::string> spare_sets;
+        for (const std::string& n : names) {
+            spare_sets.push_back(retarget_sets(n, spare));
+        }
+        destroy_sets(tools, spare_sets, out);
+    };
+    core::ProgramResult r = run_program(tools, {tools.ipset, "restore"}, retarget_sets(next.ipset, spare));
+    if (!r.ok()) {
+        drop_spare(nullptr);
+        *error = tool_failure("ipset restore", r);
+        return SetLoad::failed;
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+        r = run_program(tools, {tools.ipset, "swap", retarget_sets(names[i], spare), retarget_sets(names[i], gen)});
+        if (r.ok()) {
+            continue;
+        }
+        *error = tool_failure("ipset swap", r);
+        for (size_t j = i; j-- > 0;) {
+            core::ProgramResult back =
+                run_program(tools, {tools.ipset, "swap", retarget_sets(names[j], spare), retarget_sets(names[j], gen)});
+            if (!back.ok()) {
+                *error += "; putting the old members back failed too (" + back.summary() + "): " +
+                          retarget_sets(names[j], gen) + " holds the new list";
+                return SetLoad::failed;
+            }
+        }
+        drop_spare(nullptr);
+        return SetLoad::failed;
+    }
+    drop_spare(notes);  // the old members
+    *live = active.live;  // the same rules and set names
+    return SetLoad::loaded;
+}
+
+SetLoad load_sets_nft(const Bundle& next, const Bundle& active, const Tools& tools, std::string* live,
+                      std::string* error) {
+    if (tools.nft.empty()) {
+        return kNeedsFull;
+    }
+    core::ProgramResult r = run_program(tools, {tools.nft, "-f", "/dev/stdin"}, nft_set_script(next.nft));
+    if (!r.ok()) {
+        // Nothing changed (one transaction). The table or a set may be
+        // gone (`nft flush ruleset`): the whole table, as a full apply.
+        return kNeedsFull;
+    }
+    // Listing the table costs as much as loading it, so the rules are
+    // compared after the load rather than before: when they are not as
+    // applied, the whole table is replaced, as a full apply would.
+    std::string now = capture_live(Backend::nft, tools);
+    if (strip_set_elements(now) == strip_set_elements(active.live)) {
+        *live = now;
+        return SetLoad::loaded;
+    }
+    if (load_nft(next, tools, error)) {
+        *live = capture_live(Backend::nft, tools);
+        return SetLoad::loaded;
+    }
+    core::ProgramResult back = run_program(tools, {tools.nft, "-f", "/dev/stdin"}, nft_set_script(active.nft));
+    if (!back.ok()) {
+        *error += "; putting the old set members back failed too (" + back.summary() +
+                  "): the sets hold the new lists";
+    }
+    return SetLoad::failed;
+}
+
+}  // namespace
+
+std::string strip_set_elements(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() < 65536 ? text.size() : 65536);
+    bool skipping = false;
+    for_each_line(text, [&](size_t b, size_t e) {
+        if (!skipping) {
+            size_t first = text.find_first_not_of(" \t", b);
+            if (first < e && text.compare(first, 12, "elements = {") == 0) {
+                skipping = true;
+            }
+        }
+        if (skipping) {
+            size_t last = text.find_last_not_of(" \t", e == 0 ? 0 : e - 1);
+            if (last != std::string::npos && last >= b && last < e && text[last] == '}') {
+                skipping = false;
+            }
+            return;
+        }
+        out.append(text, b, e - b);
+        out += '\n';
+    });
+    return out;
+}
+
+bool same_rules(const Bundle& active, const Bundle& next) {
+    if (active.backend != next.backend) {
+        return false;
+    }
+    switch (next.backend) {
+        case Backend::iptables:
+            return active.v4 == next.v4 && active.v6 == next.v6 &&
+                   ipset_declarations(active.ipset) == ipset_declarations(next.ipset);
+        case Backend::nft:
+            return strip_set_elements(active.nft) == strip_set_elements(next.nft);
+        case Backend::none:
+            return false;
+    }
+    return false;
+}
+
+SetLoad load_sets(const Bundle& next, const Bundle& active, const Tools& tools, std::string* live,
+                  std::string* error, std::vector<std::string>* notes) {
+    if (!same_rules(active, next)) {
+        return SetLoad::needs_full;
+    }
+    if (next.backend == Backend::iptables) {
+        return load_sets_iptables(next, active, tools, live, error, notes);
+    }
+    return load_sets_nft(next, active, tools, live, error);
 }
 
 std::string line_diff(const std::string& expected, const std::string& live) {

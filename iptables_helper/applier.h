@@ -86,6 +86,36 @@ std::string check_references(const std::string& restore_text, const std::vector<
 // says why. *notes collects warnings (e.g. an old set still in use).
 bool load_bundle(const Bundle& bundle, const Tools& tools, std::string* error, std::vector<std::string>* notes);
 
+// Set-only reload: when a policy differs from the active one only in the
+// members of its sets (a feed or set file changed), loading the members
+// alone is enough, and far cheaper than reloading the rules.
+//
+// Does `next` have the rules of `active` (same backend, rendered rules, set
+// names and settings), whatever the members of their sets?
+bool same_rules(const Bundle& active, const Bundle& next);
+
+// nft text (a rendered script or a listing) without the members of its
+// named sets: the `elements = { ... }` blocks.
+std::string strip_set_elements(const std::string& text);
+
+enum class SetLoad {
+    loaded,      // the new members are live; *live is the snapshot
+    needs_full,  // nothing changed: the rules differ from `active`, or the
+                 // live rules are not what `active` recorded (load_bundle)
+    failed,      // the old members are live (unless *error says otherwise)
+};
+
+// Loads the members of `next`'s sets, `active` being the live bundle.
+// iptables: the live rules must be those `active` recorded (checked first);
+// the sets are restored under the spare generation, then `ipset swap`ped
+// with the live ones one by one (a failed swap swaps the earlier ones
+// back), then the spare sets (the old members) go. nft: one `nft -f` that
+// flushes and fills each set (one transaction); the rules are compared
+// afterwards, and replaced with the whole table when they were not as
+// applied (on failure the old members go back).
+SetLoad load_sets(const Bundle& next, const Bundle& active, const Tools& tools, std::string* live,
+                  std::string* error, std::vector<std::string>* notes);
+
 // Removes ringfence's hooks, chains and sets (backend iptables) or table
 // (backend nft). A backend whose tools are missing is skipped.
 bool flush_backend(Backend backend, const Tools& tools, std::string* error);

@@ -30,6 +30,7 @@
 #include "core/paths.h"
 #include "core/program.h"
 #include "iptables_helper/applier.h"
+#include "iptables_helper/apply_file.h"
 #include "iptables_helper/evaluate.h"
 #include "iptables_helper/lint.h"
 #include "iptables_helper/render.h"
@@ -236,39 +237,8 @@ std::optional<Loaded> load_policy(const std::string& path, bool to_syslog) {
     return out;
 }
 
-// A process called firewalld (its comm, as ps shows it) manages this host's
-// firewall: a second manager would be undone or fight it.
-long firewalld_pid() {
-    DIR* proc = opendir("/proc");
-    if (proc == nullptr) {
-        return 0;
-    }
-    long found = 0;
-    while (dirent* e = readdir(proc)) {
-        char* end = nullptr;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (pid <= 0 || *end != '\0') {
-            continue;
-        }
-        std::string path = std::string("/proc/") + e->d_name + "/comm";
-        FILE* f = std::fopen(path.c_str(), "re");
-        if (f == nullptr) {
-            continue;
-        }
-        char buf[64] = {0};
-        bool hit = std::fgets(buf, sizeof buf, f) != nullptr && std::strcmp(buf, "firewalld\n") == 0;
-        std::fclose(f);
-        if (hit) {
-            found = pid;
-            break;
-        }
-    }
-    closedir(proc);
-    return found;
-}
-
 bool refuse_if_firewalld() {
-    if (long pid = firewalld_pid()) {
+    if (long pid = fw::firewalld_pid()) {
         complain("firewalld is running (pid " + std::to_string(pid) +
                  "): it manages this host's firewall and would undo or fight ringfence's rules. Use one of the "
                  "two: `systemctl disable --now firewalld` (and mask it) before using ringfence-firewall. Nothing "
@@ -277,49 +247,6 @@ bool refuse_if_firewalld() {
         return true;
     }
     return false;
-}
-
-// The SSH lockout check, on the session SSH_CONNECTION names. A value that
-// cannot be read entirely is a session we cannot check: refused unless
-// --force, or --confirm whose timer undoes a lockout.
-bool refuse_if_cuts_ssh(const fw::Policy& policy, bool force, int confirm) {
-    const char* env = std::getenv("SSH_CONNECTION");
-    if (env == nullptr || *env == '\0') {
-        if (std::getenv("SUDO_USER") != nullptr) {
-            complain("note: SSH_CONNECTION is not set (sudo removes it), so the SSH lockout check cannot run; "
-                     "`sudo --preserve-env=SSH_CONNECTION` keeps it. Consider --confirm SECONDS.");
-        }
-        return false;
-    }
-    std::string error;
-    std::optional<fw::SshConnection> session = fw::parse_ssh_connection(env, &error);
-    if (!session) {
-        std::string msg = std::string("cannot read SSH_CONNECTION `") + core::escape_for_log(env) + "`: " + error +
-                          ", so the SSH lockout check cannot run";
-        if (force || confirm > 0) {
-            complain("warning: " + msg + "; applying anyway (" +
-                     (force ? std::string("--force") : "--confirm " + std::to_string(confirm)) + ")");
-            return false;
-        }
-        complain("refusing: " + msg + ". --force or --confirm SECONDS applies anyway. Nothing changed.");
-        return true;
-    }
-    const fw::SshConnection& c = *session;
-    fw::SessionVerdict v = fw::check_session(policy, c.client, c.client_port, c.server_port);
-    if (!v.cut && v.reconnect) {
-        return false;
-    }
-    std::string what = v.cut ? "would cut the SSH session this command runs from"
-                             : "would keep you from opening a new SSH session from where you are now";
-    std::string msg = std::string(force ? "warning: " : "refusing: ") + "this policy " + what + " (" +
-                      c.client_text() + " to port " + std::to_string(c.server_port) + "/tcp): " + v.reason;
-    if (force) {
-        complain(msg + "; applying anyway (--force)");
-        return false;
-    }
-    complain(msg + ". Allow that source in the policy, or use --force (best with --confirm SECONDS). Nothing "
-                   "changed.");
-    return true;
 }
 
 int open_state(const Options& o, fw::StateDir* state) {
@@ -343,6 +270,9 @@ std::optional<fw::Backend> pick_backend(const Options& o, const fw::Tools& tools
 // Prints what a transaction said, on stdout (unless --quiet), stderr and
 // syslog; returns its exit status.
 int report(const fw::Outcome& o) {
+    for (const std::string& d : o.diagnostics) {
+        std::cerr << d << "\n";
+    }
     for (const std::string& p : o.problems) {
         complain(p);
     }
@@ -441,34 +371,22 @@ int cmd_render(const Options& o) {
 }
 
 int cmd_apply(const Options& o) {
-    std::optional<Loaded> l = load_policy(o.file, false);
-    if (!l) {
-        complain("nothing changed: " + o.file + " has errors");
-        return core::kExitInvalid;
-    }
-    if (refuse_if_firewalld() || refuse_if_cuts_ssh(*l->policy, o.force, o.confirm)) {
-        return core::kExitRefused;
-    }
-    fw::Tools tools = fw::detect_tools();
-    std::optional<fw::Backend> backend = pick_backend(o, tools);
-    if (!backend) {
-        return core::kExitFailed;
-    }
-    fw::StateDir state(o.state_dir);
-    if (int rc = open_state(o, &state)) {
+    fw::ApplyRequest req;
+    req.file = o.file;
+    req.backend = o.backend;
+    req.state_dir = o.state_dir;
+    req.force = o.force;
+    req.confirm = o.confirm;
+    const char* ssh = std::getenv("SSH_CONNECTION");
+    req.ssh_connection = ssh != nullptr ? ssh : "";
+    req.under_sudo = std::getenv("SUDO_USER") != nullptr;
+    req.lock_seconds = kLockSeconds;
+    fw::FileApply apply(req);
+    fw::Outcome prepared = apply.prepare();
+    if (int rc = report(prepared)) {
         return rc;
     }
-    say("backend: " + fw::describe_backend(*backend, tools));
-    fw::Bundle bundle = fw::make_bundle(*l->policy, *backend, l->text);
-    const std::string done = "applied " + o.file + ": " + fw::summary_of(bundle);
-    fw::SystemTimer timer(o.state_dir);
-    fw::Transaction tx(state, tools, timer);
-    if (int rc = transact([&]() { return tx.commit(bundle, o.confirm, done); })) {
-        return rc;
-    }
-    log_line(LOG_NOTICE, "applied " + o.file + " (" + fw::backend_name(*backend) + "): " + fw::summary_of(bundle) +
-                             (o.confirm > 0 ? ", confirmation pending" : ""));
-    return core::kExitOk;
+    return transact([&]() { return apply.run(); });
 }
 
 int cmd_confirm(const Options& o) {

@@ -55,6 +55,21 @@ void Transaction::stop_timer() {
 }
 
 Outcome Transaction::commit(Bundle bundle, int confirm_seconds, const std::string& done) {
+    return commit_with(std::move(bundle), confirm_seconds, done, nullptr);
+}
+
+Outcome Transaction::reload(Bundle bundle, const std::string& done) {
+    if (state_.pending()) {
+        return commit(std::move(bundle), 0, done);
+    }
+    std::optional<Bundle> active = state_.read("active");
+    if (!active || !same_rules(*active, bundle)) {
+        return commit(std::move(bundle), 0, done);
+    }
+    return commit_with(std::move(bundle), 0, done, &*active);
+}
+
+Outcome Transaction::commit_with(Bundle bundle, int confirm_seconds, const std::string& done, const Bundle* active) {
     Outcome o;
     std::string error;
     std::vector<std::string> notes;
@@ -103,7 +118,13 @@ Outcome Transaction::commit(Bundle bundle, int confirm_seconds, const std::strin
                           " s (`ringfence-firewall confirm`), or the previous ruleset comes back at " +
                           clock_time(p.deadline) + " (revert timer pid " + std::to_string(p.pid) + ")";
     }
-    if (!load_bundle(bundle, tools_, &error, &notes)) {
+    SetLoad how = SetLoad::needs_full;
+    std::string live;
+    if (active != nullptr) {
+        how = load_sets(bundle, *active, tools_, &live, &error, &notes);
+    }
+    const bool loaded = how == SetLoad::needs_full ? load_bundle(bundle, tools_, &error, &notes) : how == SetLoad::loaded;
+    if (!loaded) {
         stop_timer();
         put_back_previous();
         fail(&o, core::kExitFailed, error + ". The running ruleset is unchanged.");
@@ -119,7 +140,8 @@ Outcome Transaction::commit(Bundle bundle, int confirm_seconds, const std::strin
         }
     }
     state_.remove("previous-old");
-    bundle.live = capture_live(bundle.backend, tools_);
+    bundle.live = how == SetLoad::loaded ? std::move(live) : capture_live(bundle.backend, tools_);
+    o.sets_only = how == SetLoad::loaded;
     bool ok = state_.write("active", bundle, &error);
     if (ok && confirm_seconds == 0) {
         ok = state_.copy("active", "good", &error);

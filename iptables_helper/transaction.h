@@ -40,7 +40,9 @@ struct Outcome {
     int status = 0;                       // core/exit_status.h
     std::vector<std::string> said;        // for standard output (unless quiet)
     std::vector<std::string> problems;    // for standard error
+    std::vector<std::string> diagnostics; // for standard error as they are (file:line:col: ...)
     std::vector<std::pair<LogLevel, std::string>> log;  // for syslog
+    bool sets_only = false;               // reload loaded the set members alone
     bool ok() const { return status == 0; }
 };
 
@@ -76,6 +78,11 @@ public:
     // Makes `bundle` live and records it (see above); `done` is said when
     // it worked. confirm_seconds > 0: a revert timer guards it.
     Outcome commit(Bundle bundle, int confirm_seconds, const std::string& done);
+    // commit() without a confirmation, which loads only the members of the
+    // sets (load_sets, applier.h) when they are all that differs from the
+    // active bundle and no confirmation is pending; the state files change
+    // as in commit(), and a failure leaves the same as commit's.
+    Outcome reload(Bundle bundle, const std::string& done);
     // Keeps what an `apply --confirm` loaded: good := active, timer stopped.
     Outcome confirm();
     // Loads `previous` again; active := good := it.
@@ -93,6 +100,8 @@ public:
                  const std::string& done);
 
 private:
+    // `active`: try a set-only load against it first.
+    Outcome commit_with(Bundle bundle, int confirm_seconds, const std::string& done, const Bundle* active);
     void stop_timer();
     const StateStore& state_;
     const Tools& tools_;

@@ -24,6 +24,8 @@ Groups (one per ctest test):
              moments of the apply; rollback; no previous ruleset
   status     status in sync / drift (rule added, deleted, set member gone,
              hook gone, FILE differing from the applied policy)
+  sets       only a set file changed: the members alone loaded, failures at
+             each step keep the old ones, drift makes it a full apply
   failures   bad policies (file:line: in the error) and failing tools (fake
              programs in RINGFENCE_FIREWALL_PATH: restore failing always or
              only at the commit, the second family failing, ipset failing,
@@ -827,6 +829,90 @@ def group_failures(world):
     world.expect_in({("tcp", 8080): dict(B20="t", A10="o")}, "new policy")
 
 
+def group_sets(world):
+    """Only a set file changed: apply loads the members alone (iptables: the
+    spare generation swapped in, the live set names kept; nft: the sets
+    flushed and filled in one transaction), status stays in sync; a failing
+    step leaves the old members live and the state files byte for byte; a
+    rule changed by hand makes it a full apply, which puts the rule back."""
+    fw = world.fw
+    conf = world.main_policy()
+    r = fw.run("apply", conf)
+    check(r.returncode == 0 and "set members only" not in r.stdout, "first apply: a full one", r.text)
+
+    def set_names():
+        if fw.variant == "nft":
+            return None
+        return sorted(n for n in world.host.run(["ipset", "list", "-n"]).stdout.split() if n.startswith("ringfence-"))
+
+    def state_files():
+        out = {}
+        for n in sorted(os.listdir(fw.state)):
+            if n != "lock":
+                with open(os.path.join(fw.state, n), "rb") as f:
+                    out[n] = f.read()
+        return out
+
+    names = set_names()
+    # 10.92.0.30 leaves the blocklist, 10.92.0.20 joins it.
+    swapped = BAD_SET.replace("10.92.0.30", "10.92.0.20")
+    world.file("bad.set", swapped)
+    r = fw.run("apply", conf)
+    check(r.returncode == 0 and "set members only" in r.stdout, "a changed set file: the members alone loaded",
+          r.text)
+    world.expect_in({("tcp", 8080): dict(B20="t", B30="o"), ("tcp", 22): dict(A10="o")}, "the new list is live")
+    r = fw.run("status", conf)
+    check(r.returncode == 0 and "in sync" in r.stdout, "status in sync after the set-only reload", r.text)
+    check(set_names() == names, "the live set names are kept", (names, set_names()))
+
+    # Each failing step: the old members stay live, the state files as they were.
+    world.file("bad.set", BAD_SET)
+    if fw.variant == "nft":
+        nft = real_tool("nft")
+        fakes = [("nft that always fails", {"nft": failing_tool(nft)})]
+    else:
+        ips = real_tool("ipset")
+        fakes = [
+            ("ipset restore failing", {"ipset": "#!/bin/sh\nif [ \"$1\" = restore ]; then cat >/dev/null; "
+                                                "echo 'ipset: injected failure' >&2; exit 1; fi\nexec %s \"$@\"\n"
+                                                % ips}),
+            ("ipset swap failing at the second set (the first swapped back)",
+             {"ipset": "#!/bin/sh\nif [ \"$1\" = swap ]; then case \"$3\" in *-v6?) "
+                       "echo 'ipset: injected swap failure' >&2; exit 1;; esac; fi\nexec %s \"$@\"\n" % ips}),
+        ]
+    for i, (what, override) in enumerate(fakes):
+        d = tool_dir(os.path.join(world.work, "setfake%d" % i), "nft" if fw.variant == "nft" else fw.variant,
+                     override)
+        before, files = fw.snapshot(), state_files()
+        r = fw.run("apply", conf, path=d)
+        check(r.returncode == 3 and "The running ruleset is unchanged" in r.text, "%s: exit 3" % what, r.text)
+        check(fw.snapshot() == before, "%s: the ruleset is unchanged byte for byte" % what,
+              snap_diff(before, fw.snapshot()))
+        check(state_files() == files, "%s: the state files are unchanged" % what)
+        world.expect_in({("tcp", 8080): dict(B20="t", B30="o")}, "%s: the old list still live" % what)
+    r = fw.run("apply", conf)
+    check(r.returncode == 0 and "set members only" in r.stdout, "with the real tools: the members loaded", r.text)
+    world.expect_in({("tcp", 8080): dict(B20="o", B30="t")}, "the list is back")
+    r = fw.run("status", conf)
+    check(r.returncode == 0 and "in sync" in r.stdout, "status in sync", r.text)
+
+    # A rule added by hand, then a changed set file: a full apply puts the
+    # rule back (the set-only path does not hide drift).
+    if fw.variant == "nft":
+        world.host.run(["nft", "insert", "rule", "inet", "ringfence", "input", "ip", "saddr", "10.92.0.30",
+                        "accept"])
+    else:
+        fw.iptables(4, "-I", "RINGFENCE-IN", "1", "-s", "10.92.0.30", "-j", "ACCEPT")
+    world.file("bad.set", swapped)
+    r = fw.run("apply", conf)
+    check(r.returncode == 0, "drift and a changed set file: applied", r.text)
+    if fw.variant != "nft":
+        check("set members only" not in r.stdout, "drift: a full apply", r.text)
+    world.expect_in({("tcp", 8080): dict(B20="t", B30="o")}, "drift: the hand-added rule is gone, the new list live")
+    r = fw.run("status", conf)
+    check(r.returncode == 0 and "in sync" in r.stdout, "drift: status in sync afterwards", r.text)
+
+
 def group_boot(world):
     """`boot FILE`, what the boot units run: the file when it is good, the
     last good (confirmed) ruleset when it is broken or when an apply was
@@ -1245,8 +1331,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fw", required=True, help="ringfence-firewall")
     ap.add_argument("--backend", default="iptables-nft", choices=["iptables-nft", "iptables-legacy", "nft", "auto"])
-    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "boot", "kill", "refusals",
-                                       "sshd"])
+    ap.add_argument("group", choices=["verdicts", "confirm", "status", "failures", "sets", "boot", "kill",
+                                       "refusals", "sshd"])
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("RINGFENCE_KILL_ROUNDS", "20")))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()

@@ -132,7 +132,7 @@ class World:
 
     def run(self, *args, timeout=120):
         t0 = time.monotonic()
-        r = subprocess.run([self.args.ringfence, "sync", "--firewall-program", self.args.fw] + list(args),
+        r = subprocess.run([self.args.ringfence, "sync"] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
         r.seconds = time.monotonic() - t0
         return r
@@ -187,6 +187,27 @@ def group_fetch(world):
           "good feed: the addresses are in the live set", rules[-2000:])
     cache = read("/var/lib/ringfence/feeds/block.list") or b""
     check(b"198.51.100.0/24" in cache, "good feed: last good list written")
+
+    # A changed feed: sync applies it through the firewall library, which
+    # loads the set members alone; ringfence-firewall status stays in sync.
+    feed = os.path.join(world.www, "feed.txt")
+    for text, gone, new in (("198.51.100.0/24\n203.0.113.8\n2001:db8:bad::/48\n", "203.0.113.7", "203.0.113.8"),
+                            ("# test feed\n198.51.100.0/24\n203.0.113.7\n2001:db8:bad::/48\n", "203.0.113.8",
+                             "203.0.113.7")):
+        write(feed, text)
+        if world.syslog:
+            world.syslog.take()
+        r = world.run("--force")
+        check(r.returncode == 0 and "loaded 3 entries" in r.stdout, "changed feed: loaded", r.stdout + r.stderr)
+        rules = world.ruleset()
+        check(new in rules and gone not in rules, "changed feed: %s in the live set, %s gone" % (new, gone))
+        if world.syslog:
+            said = world.syslog.take()
+            check(any("set members only" in l for l in said), "changed feed: the set members alone were loaded",
+                  said)
+        st = subprocess.run([world.args.fw, "status"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        check(st.returncode == 0 and "in sync" in st.stdout, "changed feed: ringfence-firewall status in sync",
+              st.stdout)
 
     # 304: no reload. The firewall's active state is not rewritten.
     active = "/var/lib/ringfence/firewall/active.bundle"

@@ -184,9 +184,21 @@ struct Netfilter {
                     sets[w[1]].insert(w[2]);
                 }
             }
+        } else if (tool == "ipset" && argv[1] == "swap") {
+            if (argv.size() != 4 || sets.count(argv[2]) == 0 || sets.count(argv[3]) == 0) {
+                r.status = 1;
+                r.err = "cannot swap\n";
+            } else {
+                std::swap(sets[argv[2]], sets[argv[3]]);
+            }
         } else if (tool == "ipset" && argv[1] == "save") {
             for (const std::string& e : sets[argv[2]]) {
                 r.out += "add " + argv[2] + " " + e + "\n";
+            }
+        } else if (tool == "nft" && argv[1] == "-f" && starts(input, "flush set ")) {
+            if (nft.empty() || !replace_elements(input)) {
+                r.status = 1;
+                r.err = "no such set\n";
             }
         } else if (tool == "nft" && argv[1] == "-f") {
             nft = input;
@@ -201,6 +213,65 @@ struct Netfilter {
             r.err = "unknown program " + tool;
         }
         return r;
+    }
+
+    // `flush set inet ringfence NAME` and `add element inet ringfence NAME
+    // { ... }` lines on the table as render_nft writes it: the set's
+    // elements block replaced. All or nothing: false (nothing changed) for
+    // a set the table does not have.
+    bool replace_elements(const std::string& script) {
+        std::map<std::string, std::vector<std::string>> members;
+        std::string adding;
+        for (const std::string& line : core::split_lines(script)) {
+            std::vector<std::string> w = core::split_words(line);
+            if (w.size() == 5 && w[0] == "flush" && w[1] == "set") {
+                members[w[4]];
+            } else if (w.size() == 6 && w[0] == "add" && w[1] == "element") {
+                adding = w[4];
+            } else if (line == "}") {
+                adding.clear();
+            } else if (!adding.empty()) {
+                std::string e = w.at(0);
+                if (e.back() == ',') {
+                    e.pop_back();
+                }
+                members[adding].push_back(e);
+            }
+        }
+        std::string out, set;
+        bool skipping = false;
+        size_t found = 0;
+        for (const std::string& line : core::split_lines(nft)) {
+            if (starts(line, "\tset ")) {
+                set = core::split_words(line).at(1);
+                found += members.count(set);
+            }
+            if (skipping) {
+                skipping = line != "\t\t}";
+                continue;
+            }
+            if (members.count(set) != 0 && line == "\t\telements = {") {
+                skipping = true;
+                continue;
+            }
+            if (members.count(set) != 0 && line == "\t}") {
+                const std::vector<std::string>& m = members[set];
+                if (!m.empty()) {
+                    out += "\t\telements = {\n";
+                    for (size_t i = 0; i < m.size(); ++i) {
+                        out += "\t\t\t" + m[i] + (i + 1 < m.size() ? ",\n" : "\n");
+                    }
+                    out += "\t\t}\n";
+                }
+                set.clear();
+            }
+            out += line + "\n";
+        }
+        if (found != members.size()) {
+            return false;
+        }
+        nft = out;
+        return true;
     }
 
     // What a packet meets: ringfence's rules and hooks of both families,
@@ -586,6 +657,176 @@ void test_flush(void**) {
     CHECK(w.nf.nft.empty() && w.nf.sets.empty() && w.state.files.empty(), "");
 }
 
+// Two lists for one policy: only the members of its set differ.
+const char* kSetPolicy = "policy in drop\nset bl file bl\ndeny in from bl\nallow in tcp/22 from 10.0.0.0/8\n";
+
+Bundle set_bundle(Backend backend, const char* members) {
+    unit::Compiled c = unit::compile(kSetPolicy, {{"/etc/ringfence/bl", members}}, "/etc/ringfence/fw.conf");
+    return firewall::make_bundle(*c.policy, backend, kSetPolicy);
+}
+
+const char* kListOld = "192.0.2.1\n2001:db8::66\n";
+const char* kListNew = "192.0.2.2\n198.51.100.0/24\n2001:db8::77\n";
+
+bool ran(const Netfilter& nf, const std::string& what) {
+    for (const std::string& l : nf.log) {
+        if (starts(l, what)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Only the members changed: they alone are loaded, the rules stay, and
+// the state is as after a full apply of the new list.
+void reload_loads_sets_only(Backend backend) {
+    const Bundle old_b = set_bundle(backend, kListOld), new_b = set_bundle(backend, kListNew);
+    CHECK(firewall::same_rules(old_b, new_b), "only the members differ");
+    const std::string new_view = view_after(old_b, &new_b);
+    World w;
+    CHECK(w.commit(old_b).ok(), "old applied");
+    w.nf.log.clear();
+    firewall::Transaction tx(w.state, w.tools, w.timer);
+    firewall::Outcome o = tx.reload(new_b, "done");
+    CHECK(o.ok() && o.sets_only, "a set-only reload");
+    CHECK_STR(w.nf.view(), new_view, "the new members are live, as after a full apply");
+    CHECK(!ran(w.nf, "iptables-restore") && !ran(w.nf, "ip6tables-restore"), "no rule reloaded");
+    if (backend == Backend::iptables) {
+        CHECK(ran(w.nf, "ipset swap"), "swapped");
+        CHECK(w.nf.sets.count("ringfence-bl-v4a") == 1 && w.nf.sets.count("ringfence-bl-v4b") == 0,
+              "the live set keeps its name; the spare is gone");
+    }
+    CHECK_STR(w.state.files.at("active").ipset, new_b.ipset, "active holds the new members");
+    CHECK_STR(w.state.files.at("active").nft, new_b.nft, "active holds the new members");
+    CHECK_STR(w.state.files.at("good").ipset, new_b.ipset, "good too");
+    CHECK_STR(w.state.files.at("previous").ipset, old_b.ipset, "previous: the old list, for rollback");
+    // Rollback brings the old members back.
+    CHECK(tx.rollback("by request").ok(), "rollback");
+    CHECK_STR(w.nf.view(), view_after(old_b, nullptr), "old members back");
+}
+
+// A list that grows past 4096 entries gets a bigger hash size (render.cc);
+// `ipset swap` does not mind, so it is still a set-only reload.
+void test_reload_big_list_new_hashsize(void**) {
+    std::string big;
+    for (int i = 0; i < 5000; ++i) {
+        big += "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1\n";
+    }
+    const Bundle old_b = set_bundle(Backend::iptables, kListOld), new_b = set_bundle(Backend::iptables, big.c_str());
+    CHECK(unit::contains(old_b.ipset, "hashsize 1024 ") && unit::contains(new_b.ipset, "hashsize 2048 "),
+          old_b.ipset.substr(0, 200) + new_b.ipset.substr(0, 200));
+    CHECK(firewall::same_rules(old_b, new_b), "the hash size is not a rule");
+    World w;
+    CHECK(w.commit(old_b).ok(), "old applied");
+    firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(new_b, "done");
+    CHECK(o.ok() && o.sets_only, "a set-only reload");
+    CHECK_INT(long(w.nf.sets.at("ringfence-bl-v4a").size()), 5000, "the big list is live");
+}
+
+void test_reload_iptables_sets_only(void**) { reload_loads_sets_only(Backend::iptables); }
+void test_reload_nft_sets_only(void**) { reload_loads_sets_only(Backend::nft); }
+
+// Each program call and each state write of a set-only reload fails in
+// turn: the old members stay live and the state as it was, or the reload
+// worked.
+void reload_fails_at_every_step(Backend backend) {
+    const Bundle old_b = set_bundle(backend, kListOld), new_b = set_bundle(backend, kListNew);
+    const std::string old_view = view_after(old_b, nullptr);
+    const std::string new_view = view_after(old_b, &new_b);
+    int failures = 0;
+    for (bool writes : {false, true}) {
+        for (int n = 1;; ++n) {
+            World w;
+            CHECK(w.commit(old_b).ok() && w.commit(old_b).ok(), "old applied twice: previous is a real bundle");
+            const std::map<std::string, Bundle> before = w.state.files;
+            w.nf.calls = 0;
+            w.nf.log.clear();
+            w.state.writes = 0;
+            (writes ? w.state.fail_at : w.nf.fail_at) = n;
+            firewall::Transaction tx(w.state, w.tools, w.timer);
+            firewall::Outcome o = tx.reload(new_b, "done");
+            if ((writes ? w.state.writes : w.nf.calls) < n) {
+                break;
+            }
+            const std::string step = std::string(writes ? "write " : "call ") + std::to_string(n) +
+                                     (writes ? std::string() : " (" + w.nf.log[size_t(n - 1)] + ")");
+            if (o.ok()) {
+                CHECK_STR(w.nf.view(), new_view, step + ": new members live");
+                CHECK_STR(w.state.files.at("active").ipset + w.state.files.at("active").nft, new_b.ipset + new_b.nft,
+                          step);
+                continue;
+            }
+            ++failures;
+            CHECK_INT(o.status, core::kExitFailed, step);
+            if (w.nf.view() == new_view) {
+                // Only a state write after the load: the message names the
+                // state directory, and `good` is still the old list.
+                CHECK(writes && unit::contains(o.problems.back(), "state directory /state"), step);
+                CHECK_STR(w.state.files.at("good").ipset + w.state.files.at("good").nft, old_b.ipset + old_b.nft,
+                          step);
+                continue;
+            }
+            CHECK_STR(w.nf.view(), old_view, step + ": old members still live");
+            CHECK(w.state.files.size() == before.size(), step + ": no state file more or less");
+            for (const char* name : {"active", "good", "previous"}) {
+                CHECK_STR(firewall::serialize(w.state.files.at(name)), firewall::serialize(before.at(name)),
+                          step + ": " + name + " unchanged");
+            }
+        }
+    }
+    CHECK(failures > 0, "some steps are fatal");
+}
+
+void test_reload_iptables_each_step_fails(void**) { reload_fails_at_every_step(Backend::iptables); }
+void test_reload_nft_each_step_fails(void**) { reload_fails_at_every_step(Backend::nft); }
+
+// A full apply where a set-only reload would not be right: other rules, a
+// confirmation pending, live rules changed by hand (which the full load
+// repairs), no active bundle.
+void test_reload_falls_back_to_full(void**) {
+    for (Backend backend : {Backend::iptables, Backend::nft}) {
+        const Bundle old_b = set_bundle(backend, kListOld), new_b = set_bundle(backend, kListNew);
+        const std::string new_view = view_after(old_b, &new_b);
+        const Bundle other = bundle_of(kNew, backend, "new.conf");
+        CHECK(!firewall::same_rules(old_b, other), "other rules");
+        {
+            World w;
+            CHECK(w.commit(old_b).ok(), "");
+            firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(other, "done");
+            CHECK(o.ok() && !o.sets_only, "other rules: a full apply");
+            CHECK_STR(w.nf.view(), view_after(old_b, &other), "");
+        }
+        {
+            World w;
+            firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(new_b, "done");
+            CHECK(o.ok() && !o.sets_only, "nothing applied yet: a full apply");
+        }
+        {
+            World w;
+            CHECK(w.commit(old_b).ok() && w.commit(old_b, 60).ok() && w.state.pend.has_value(), "");
+            firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(new_b, "done");
+            CHECK(o.ok() && !o.sets_only, "confirmation pending: a full apply, as before");
+            CHECK(!w.state.pend.has_value(), "");
+        }
+        {
+            World w;
+            CHECK(w.commit(old_b).ok(), "");
+            if (backend == Backend::iptables) {
+                w.nf.v4.rules["RINGFENCE-IN"].push_back("-A RINGFENCE-IN -s 10.6.6.6/32 -j ACCEPT");
+            } else {
+                w.nf.nft += "# a line added by hand\n";
+            }
+            firewall::Outcome o = firewall::Transaction(w.state, w.tools, w.timer).reload(new_b, "done");
+            CHECK(o.ok(), "drift: reloaded");
+            if (backend == Backend::iptables) {
+                CHECK(!o.sets_only, "drift: a full apply");
+            }
+            CHECK_STR(w.nf.view(), new_view, "drift: the rules are put back with the new members");
+            CHECK_STR(w.state.files.at("active").live, firewall::capture_live(backend, w.tools), "live snapshot");
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -598,6 +839,12 @@ int main() {
         cmocka_unit_test(test_rollback_each_call_fails),
         cmocka_unit_test(test_boot_falls_back),
         cmocka_unit_test(test_flush),
+        cmocka_unit_test(test_reload_iptables_sets_only),
+        cmocka_unit_test(test_reload_nft_sets_only),
+        cmocka_unit_test(test_reload_iptables_each_step_fails),
+        cmocka_unit_test(test_reload_nft_each_step_fails),
+        cmocka_unit_test(test_reload_falls_back_to_full),
+        cmocka_unit_test(test_reload_big_list_new_hashsize),
     };
     unit::apply_filters();
     return cmocka_run_group_tests(tests, nullptr, nullptr);
