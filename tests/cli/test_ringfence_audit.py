@@ -30,9 +30,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clitest import check, show, summary, write  # noqa: E402
+
 ARGS = None
-PASSED = 0
-FAILED = []
 
 SSHD = """#%PAM-1.0
 auth       substack     password-auth
@@ -64,25 +65,6 @@ ACCESS = "+ : root : LOCAL\n+ : @vmadmins EXCEPT badadmin : ALL\n- : ALL : ALL\n
 # perfdata 'label'=value[UOM];[warn];[crit];[min];[max], space separated.
 NAGIOS_FIRST = re.compile(r"^RINGFENCE (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+ \| "
                           r"([A-Za-z_]+=\d+;[^; ]*;[^; ]*;[^; ]*(?: |$))+$")
-
-
-def check(cond, what, detail=""):
-    global PASSED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED.append(what)
-        print("FAIL " + what)
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
-    return cond
-
-
-def write(path, data, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
 
 
 class Tree:
@@ -120,10 +102,6 @@ def audit(root, *args):
     cmd = [ARGS.ringfence] + (["--root", root] if root else ["--init", "systemd"]) + ["audit"] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
-
-
-def show(rc, out, err):
-    return "exit %d\n--- stdout\n%s--- stderr\n%s" % (rc, out, err)
 
 
 def items(out):
@@ -343,8 +321,7 @@ def main():
                 return 77
             else:
                 check(rc == 0, "processes (in a namespace): exit %d" % rc)
-    print("%d passed, %d failed" % (PASSED, len(FAILED)))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":

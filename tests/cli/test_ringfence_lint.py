@@ -17,9 +17,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clitest import check, show, summary, write  # noqa: E402
+
 ARGS = None
-PASSED = 0
-FAILED = []
 
 PAM_SSHD = """#%PAM-1.0
 auth       substack     password-auth
@@ -54,25 +55,6 @@ ExecStart=/usr/sbin/ringfence-wrap --name vmware-hostd -- /usr/sbin/vmware-hostd
 """
 
 
-def check(cond, what, detail=""):
-    global PASSED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED.append(what)
-        print("FAIL " + what)
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
-    return cond
-
-
-def write(path, data, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
-
-
 class Tree:
     def __init__(self, replace=None):
         self.root = tempfile.mkdtemp(prefix="ringfence-lint-")
@@ -105,10 +87,6 @@ class Tree:
 
     def __exit__(self, *a):
         shutil.rmtree(self.root)
-
-
-def show(rc, out, err):
-    return "exit %d\n--- stdout\n%s--- stderr\n%s" % (rc, out, err)
 
 
 # Each planted mistake: the files that differ from the clean tree, and the
@@ -236,8 +214,7 @@ def main():
     if "explain" in ARGS.groups:
         test_explain()
     if "lint" not in ARGS.groups:
-        print("%d passed, %d failed" % (PASSED, len(FAILED)))
-        return 1 if FAILED else 0
+        return summary()
 
     with Tree() as t:
         rc, out, err = t.lint()
@@ -274,8 +251,7 @@ def main():
     check(p.returncode == 2 and "--nagios and --prometheus go with audit" in p.stderr, "usage: lint --nagios",
           p.stderr)
 
-    print("%d passed, %d failed" % (PASSED, len(FAILED)))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":
