@@ -20,6 +20,10 @@ namespace ringfence::cli::pam {
 namespace {
 
 constexpr int kMaxDepth = 16;
+// Includes followed in one service's stack, at most: a file that includes
+// another twice at every level would otherwise take 2^16 steps to reach
+// the depth limit.
+constexpr int kMaxIncludes = 1000;
 
 std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
 
@@ -47,6 +51,8 @@ struct Walker {
     std::string pam_dir;
     AccountFlow* flow;
     std::map<std::string, Stack> cache;
+    int includes = 0;
+    bool too_deep = false;
 
     // nullptr when the file does not exist or cannot be used (reported).
     const Stack* load(const std::string& path, const std::string& from, const Line* from_line) {
@@ -90,13 +96,19 @@ struct Walker {
             bool account_include = l.type == "account" && (l.control == "include" || l.control == "substack");
             if (at_include || account_include) {
                 std::string target = include_path(pam_dir, l.module);
-                if (depth + 1 >= kMaxDepth) {
-                    flow->complete = false;
-                    flow->diags.push_back(finding(path, l, core::Severity::error,
-                                                  "includes nest deeper than 16 levels (a loop?): Linux-PAM "
-                                                  "fails the whole stack",
-                                                  ""));
-                    continue;
+                if (depth + 1 >= kMaxDepth || ++includes > kMaxIncludes) {
+                    // Said once: the walk ends here, its findings are partial.
+                    if (!too_deep) {
+                        too_deep = true;
+                        flow->complete = false;
+                        flow->diags.push_back(finding(
+                            path, l, core::Severity::error,
+                            depth + 1 >= kMaxDepth
+                                ? "includes nest deeper than 16 levels (a loop?): Linux-PAM fails the whole stack"
+                                : "more than 1000 includes: not followed further",
+                            ""));
+                    }
+                    return;
                 }
                 const Stack* inner = load(target, path, &l);
                 if (inner == nullptr) {

@@ -170,6 +170,11 @@ void debian_at_include_and_missing(void**) {
     f.files["/etc/pam.d/loop"] = "account include loop\n";
     out = lint(f, "sshd");
     CHECK(out.find("nest deeper than 16 levels") != std::string::npos, out);
+    // Two includes per level: the walk stops at the first limit, said once.
+    f.files["/etc/pam.d/loop"] = "account include loop\naccount include loop\n";
+    out = lint(f, "sshd");
+    size_t first = out.find("nest deeper than 16 levels");
+    CHECK(first != std::string::npos && out.find("nest deeper", first + 1) == std::string::npos, out);
 }
 
 }  // namespace
