@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -234,6 +235,9 @@ struct Running {
 
 std::vector<Running> processes_of(const std::string& program) {
     std::vector<Running> out;
+    // /proc/PID/exe names the file after links: a drop-in may name a link.
+    char resolved[PATH_MAX];
+    std::string real = ::realpath(program.c_str(), resolved) != nullptr ? resolved : program;
     DIR* d = ::opendir("/proc");
     if (d == nullptr) {
         return out;
@@ -249,7 +253,7 @@ std::vector<Running> processes_of(const std::string& program) {
             continue;
         }
         std::string exe(buf, static_cast<size_t>(n));
-        if (exe != program && exe != program + " (deleted)") {
+        if (exe != program && exe != real && exe != real + " (deleted)") {
             continue;
         }
         Running r;

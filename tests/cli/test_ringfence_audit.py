@@ -282,6 +282,21 @@ def test_processes():
         rc, out, err = audit(None, "--format", "json")
         check(items(out).get(("wrap", "sleeper"), {}).get("state") == "WARNING", "not running: WARNING", out)
 
+        # A drop-in that names the daemon through a link: /proc/PID/exe names the file.
+        link = os.path.join(work, "sleeper")
+        os.symlink("/usr/bin/sleep", link)
+        write("/etc/systemd/system/sleeper.service.d/ringfence.conf",
+              "# Written by 'ringfence enable wrap sleeper'.\n[Service]\nExecStart=\n"
+              "ExecStart=/usr/sbin/ringfence-wrap --name sleeper -- %s 600\n" % link)
+        wrapped = subprocess.Popen([ARGS.wrap, "--name", "sleeper", "--", link, "600"])
+        time.sleep(0.5)
+        rc, out, err = audit(None, "--format", "json")
+        it = items(out).get(("wrap", "sleeper"), {})
+        check(it.get("state") == "OK" and "runs with libringfence-preload.so" in it.get("message", ""),
+              "the drop-in names a link to the daemon: still found, OK", out + err)
+        wrapped.kill()
+        wrapped.wait()
+
         subprocess.run(["nft", "insert", "rule", "inet", "ringfence", "input", "ip", "saddr", "10.66.0.1", "accept"],
                        check=True)
         rc, out, err = audit(None, "--nagios")
