@@ -131,8 +131,17 @@ BufferResult read_config_buffer(const std::string& path, const ReadLimits& limit
     }
     data.resize(used);
 
-    // The line checks, without splitting.
-    size_t start = 0;
+    // The line checks, without splitting. Usually no line is too long and
+    // there is no NUL: one memchr for the NUL, and one memrchr per
+    // max_line_bytes window (each window must hold a '\n'), prove it; only
+    // a file that fails either is walked line by line, to name the line.
+    bool fine = std::memchr(data.data(), '\0', data.size()) == nullptr;
+    for (size_t pos = 0; fine && data.size() - pos > limits.max_line_bytes;) {
+        const void* nl = memrchr(data.data() + pos, '\n', limits.max_line_bytes + 1);
+        fine = nl != nullptr;
+        pos = fine ? static_cast<size_t>(static_cast<const char*>(nl) - data.data()) + 1 : pos;
+    }
+    size_t start = fine ? data.size() : 0;
     int line_no = 0;
     while (start < data.size()) {
         ++line_no;

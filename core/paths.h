@@ -22,4 +22,8 @@ inline constexpr const char* kFirewallStateDir = "/var/lib/ringfence/firewall";
 inline constexpr const char* kSyncStateDir = "/var/lib/ringfence/sync";
 inline constexpr const char* kBackupDir = "/var/lib/ringfence/backup";
 
+// Stamps of policy files that passed their whole check (core/checked_stamp.h):
+// in /run, so that they are gone after a reboot.
+inline constexpr const char* kCheckedDir = "/run/ringfence/checked";
+
 }  // namespace ringfence::core

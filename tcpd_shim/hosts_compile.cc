@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "core/checked_stamp.h"
 #include "core/text.h"
 #include "tcpd_shim/hosts_evaluator.h"
 #include "tcpd_shim/hosts_fast_index.h"
@@ -45,6 +46,12 @@ public:
     template <typename Sink>
     void compile_file(const HostsFile& file, FileKind kind, Sink&& sink);
     bool ok() const { return errors_ == 0; }
+    int errors() const { return errors_; }
+    // Checked files only: a rule whose daemon list `prefilter` does not
+    // match is not compiled further, nor handed to the sink.
+    void set_prefilter(Evaluator* prefilter) { prefilter_ = prefilter; }
+    // compile_file() returns at its next line, and compiles no other file.
+    void stop() { stopped_ = true; }
 
 private:
     // Per-rule state.
@@ -70,7 +77,8 @@ private:
         diags_->push_back(c.loc->at(c.base + offset, core::Severity::warning, std::move(message), std::move(hint)));
     }
 
-    void compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule);
+    // False when the prefilter ruled the rule out after its daemon list.
+    bool compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule);
     // Into toks_, reused from list to list (a list's patterns never hold
     // another list).
     void tokens(std::string_view field, size_t base);
@@ -93,6 +101,8 @@ private:
     std::map<std::string, std::shared_ptr<const HostPatternList>> pattern_files_;
     std::set<std::string> loading_;
     std::vector<Token> toks_;
+    Evaluator* prefilter_ = nullptr;
+    bool stopped_ = false;
 };
 
 void Compiler::tokens(std::string_view field, size_t base) {
@@ -466,7 +476,47 @@ bool Compiler::compile_options(const Ctx& c, std::string_view text, size_t off) 
     return detail::compile_options(text, off, reporter, &c.rule->options);
 }
 
-void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule) {
+// Checked files only: true when the daemon list of this line, read as
+// text, certainly does not match `daemon` (the request's daemon as the
+// patterns compare it, lower-cased): every pattern before the first EXCEPT
+// is a plain name other than it. Anything else (ALL, KNOWN, a wildcard, a
+// .suffix or prefix., a port, daemon@host, brackets) is left to the
+// compiled list. Saves compiling the lines of other daemons, which is most
+// of a long file.
+bool daemons_certainly_miss(std::string_view text, std::string_view daemon) {
+    size_t i = 0;
+    while (i < text.size() && text[i] != ':') {
+        while (i < text.size() && is_list_sep(text[i])) {
+            ++i;
+        }
+        size_t start = i;
+        bool plain = true;
+        bool same = true;
+        for (; i < text.size() && !is_list_sep(text[i]) && text[i] != ':'; ++i) {
+            char ch = text[i];
+            if (ch == '@' || ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '#') {
+                plain = false;
+            }
+            size_t k = i - start;
+            same = same && k < daemon.size() && ascii_lower(ch) == daemon[k];
+        }
+        std::string_view tok = text.substr(start, i - start);
+        if (tok.empty()) {
+            continue;
+        }
+        if (iequals(tok, "EXCEPT")) {
+            return true;  // part 0 had no candidate (an empty part 0 is an error, not here)
+        }
+        char first = tok.front();
+        if (!plain || (same && tok.size() == daemon.size()) || first == '.' || tok.back() == '.' || first == '+' ||
+            (first >= '0' && first <= '9') || iequals(tok, "ALL") || iequals(tok, "KNOWN")) {
+            return false;
+        }
+    }
+    return i < text.size();  // no ':' at all: an error line, not here
+}
+
+bool Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule) {
     Ctx c{&loc, rule, 0};
     const std::string& text = ll.text;
     if (ll.status != LogicalLine::Status::ok) {
@@ -479,13 +529,13 @@ void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rul
                             " bytes: libwrap ignores it and every rule after it",
                   "split the rule into several rules");
         }
-        return;
+        return true;
     }
     size_t c1 = find_outside_brackets(text, ':');
     if (c1 == std::string::npos) {
         rule->daemons_broken = rule->clients_broken = true;
         error(c, 0, "missing ':' separator", "a rule is `daemons : clients [: options]`");
-        return;
+        return true;
     }
     std::string_view rest(text.data() + c1 + 1, text.size() - c1 - 1);
     size_t c2 = find_outside_brackets(rest, ':');
@@ -497,6 +547,10 @@ void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rul
                                          return compile_daemon(c, t.text, t.offset, p);
                                      })) {
         rule->daemons_broken = true;
+    }
+    if (prefilter_ != nullptr && !rule->daemons_broken &&
+        !prefilter_->list_match(rule->daemons, 0, [&](const DaemonPattern& p) { return prefilter_->daemon_match(p); })) {
+        return false;
     }
     if (!compile_list<ClientPattern>(c, clients, c1 + 1, "client", &rule->clients,
                                      [&](const Token& t, ClientPattern* p) {
@@ -531,11 +585,15 @@ void Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rul
             }
         }
     }
+    return true;
 }
 
 template <typename Sink>
 void Compiler::compile_file(const HostsFile& file, FileKind kind, Sink&& sink) {
     inputs_->emplace_back(file.path, file.stamp);
+    if (stopped_) {
+        return;
+    }
     Rule rule;
     if (file.read_error) {
         ++errors_;
@@ -565,12 +623,20 @@ void Compiler::compile_file(const HostsFile& file, FileKind kind, Sink&& sink) {
                 continue;
             }
         }
+        if (prefilter_ != nullptr && ll.status == LogicalLine::Status::ok &&
+            daemons_certainly_miss(ll.text, prefilter_->daemon_lower())) {
+            continue;
+        }
         rule = Rule();
         rule.file_kind = kind;
         rule.line = ll.first_line;
         rule.last_line = ll.last_line;
-        compile_line(ll, loc, &rule);
-        sink(rule, std::string_view(ll.text));
+        if (compile_line(ll, loc, &rule)) {
+            sink(rule, std::string_view(ll.text));
+        }
+        if (stopped_) {
+            return;
+        }
     }
 }
 
@@ -669,14 +735,20 @@ std::shared_ptr<const Policy> Policy::load(const std::string& allow_path, const 
 std::shared_ptr<const Policy> Policy::compile_and_decide(const HostsFile& allow, const HostsFile& deny,
                                                          const CompileOptions& options, Diagnostics* diags,
                                                          const Request& request, const Lookups& lookups,
-                                                         Decision* decision) {
+                                                         Decision* decision, bool checked) {
     auto policy = std::shared_ptr<Policy>(new Policy());
     policy->rules_.reserve(1);
     Compiler compiler(options, diags, &policy->inputs_);
     Evaluator ev(request, lookups);
+    if (checked) {
+        compiler.set_prefilter(&ev);
+    }
     bool decided = false;
     *decision = Decision();
+    int i = 0;
     for (const auto& [file, kind] : {std::pair{&allow, FileKind::allow}, std::pair{&deny, FileKind::deny}}) {
+        int errors_before = compiler.errors();
+        size_t inputs_before = policy->inputs_.size();
         compiler.compile_file(*file, kind, [&, file = file](Rule& rule, std::string_view source) {
             if (decided) {
                 return;  // compiled for its diagnostics only
@@ -693,18 +765,40 @@ std::shared_ptr<const Policy> Policy::compile_and_decide(const HostsFile& allow,
             policy->rules_.push_back(std::move(rule));
             d.rule = &policy->rules_.back();
             *decision = std::move(d);
+            if (checked) {
+                compiler.stop();  // the rest is known to be clean
+            }
         });
+        // Clean: no error, and its inputs are the file alone (no pattern file).
+        policy->clean_[i++] = !checked && compiler.errors() == errors_before &&
+                              policy->inputs_.size() == inputs_before + 1 && !file->read_error;
     }
     policy->fast_ = build_fast_index(policy->rules_);
     policy->valid_ = compiler.ok();
+    policy->checked_ = checked;
     return policy;
 }
 
 std::shared_ptr<const Policy> Policy::load_and_decide(const std::string& allow_path, const std::string& deny_path,
                                                       Diagnostics* diags, const Request& request,
                                                       const Lookups& lookups, Decision* decision) {
-    return compile_and_decide(read_hosts_file(allow_path), read_hosts_file(deny_path), CompileOptions(), diags,
-                              request, lookups, decision);
+    HostsFile allow = read_hosts_file(allow_path);
+    HostsFile deny = read_hosts_file(deny_path);
+    core::CheckedStamps stamps(kCheckedKind);
+    // A missing file is an empty one: nothing to check.
+    auto passed = [&](const HostsFile& f) {
+        return !f.read_error && (!f.exists || stamps.passed(f.path, f.stamp, f.content));
+    };
+    bool checked = stamps.enabled() && passed(allow) && passed(deny);
+    auto policy = compile_and_decide(allow, deny, CompileOptions(), diags, request, lookups, decision, checked);
+    if (!checked && stamps.enabled()) {
+        for (const auto& [file, clean] : {std::pair{&allow, policy->clean_[0]}, std::pair{&deny, policy->clean_[1]}}) {
+            if (clean && file->exists) {
+                stamps.record(file->path, file->stamp, file->content);
+            }
+        }
+    }
+    return policy;
 }
 
 }  // namespace ringfence::tcpd

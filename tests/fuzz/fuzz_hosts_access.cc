@@ -101,6 +101,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     std::abort();  // the one pass must report exactly what compile() reports
                 }
             }
+            if (policy->valid()) {
+                // As on checked stamps: only the lines that can decide are compiled.
+                core::Diagnostics checked_diags;
+                tcpd::Decision checked;
+                auto kept = tcpd::Policy::compile_and_decide(tcpd::hosts_file_from_text("hosts.allow", allow),
+                                                 tcpd::hosts_file_from_text("hosts.deny", deny), opt, &checked_diags,
+                                                 req, lookups, &checked, true);
+                if (!checked.same_as(reference)) {
+                    std::fprintf(stderr, "checked: %s\nreference: %s\n", checked.explanation().c_str(),
+                                 reference.explanation().c_str());
+                    std::abort();
+                }
+            }
             tcpd::Explanation e = tcpd::explain(*policy, req, lookups);
             if (!(e.decision == reference)) {
                 std::fprintf(stderr, "explain: %s\nreference: %s\n", e.decision.explanation().c_str(),

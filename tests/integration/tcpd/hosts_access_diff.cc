@@ -15,6 +15,7 @@
 // and `twist` are not executed.
 //
 // Usage: hosts_access_diff [--pairs N] [--requests N] [--seed N] [--dir DIR] [-v]
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -310,6 +311,9 @@ long g_index_disagreements = 0;
 // ringfence-tcpd and ringfence-tcpdmatch decide) differs from the reference
 // evaluator on the whole policy, or reports other diagnostics.
 long g_once_disagreements = 0;
+// Of those, decisions made again on checked stamps (the second
+// load_and_decide() of the same files, which the first one stamped).
+long g_stamped_decisions = 0;
 
 std::string joined(const ringfence::core::Diagnostics& diags) {
     std::string out;
@@ -351,6 +355,19 @@ tcpd::Decision ours_decide(const tcpd::Policy& policy, const Files& files, const
                     "(valid %d)\n%s---\n%s",
                     once.explanation().c_str(), one_pass->valid(), reference.explanation().c_str(), policy.valid(),
                     joined(diags).c_str(), files.diags.c_str());
+    }
+    // Again: the first call stamped the files it found clean (when root), so
+    // this one may decide on the stamps, compiling only what can decide.
+    ringfence::core::Diagnostics again_diags;
+    tcpd::Decision again;
+    auto second = tcpd::Policy::load_and_decide(files.allow, files.deny, &again_diags, r, none, &again);
+    g_stamped_decisions += second->decided_on_stamps();
+    if (!again.same_as(reference) || second->valid() != policy.valid() ||
+        (!second->decided_on_stamps() && joined(again_diags) != files.diags)) {
+        ++g_once_disagreements;
+        std::printf("SECOND PASS DISAGREES (on stamps: %d): load_and_decide() says '%s', the reference evaluator "
+                    "'%s'\n",
+                    second->decided_on_stamps(), again.explanation().c_str(), reference.explanation().c_str());
     }
     return fast;
 }
@@ -407,6 +424,10 @@ int main(int argc, char** argv) {
         }
         dir = tmpl;
     }
+    // Checked stamps of this run's files, never the host's.
+    std::string stamps = dir + "/checked";
+    ::mkdir(stamps.c_str(), 0755);
+    ::setenv("RINGFENCE_CHECKED_DIR", stamps.c_str(), 1);
     std::string allow_path = dir + "/hosts.allow";
     std::string deny_path = dir + "/hosts.deny";
     hosts_allow_table = const_cast<char*>(allow_path.c_str());
@@ -483,7 +504,21 @@ int main(int argc, char** argv) {
     }
     ::unlink(allow_path.c_str());
     ::unlink(deny_path.c_str());
+    if (DIR* d = ::opendir(stamps.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] != '.') {
+                ::unlinkat(::dirfd(d), e->d_name, 0);
+            }
+        }
+        ::closedir(d);
+    }
+    ::rmdir(stamps.c_str());
     ::rmdir(dir.c_str());
+    std::printf("%ld decisions made again on checked stamps\n", g_stamped_decisions);
+    if (::geteuid() == 0 && g_stamped_decisions == 0) {
+        std::printf("no decision was made on checked stamps: the stamped path went untested\n");
+        return 1;
+    }
     if (g_index_disagreements != 0) {
         std::printf("%ld decisions where the fast index and the reference evaluator DISAGREE (seed %llu)\n",
                     g_index_disagreements, seed);

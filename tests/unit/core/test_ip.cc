@@ -2,7 +2,11 @@
 // Unit tests for core/ip: address parsing, CIDR parsing, containment at the
 // boundaries (/0 /1 /31 /32 /127 /128), dotted masks, v4-mapped handling and
 // the net/mask mode of hosts_access.
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/ip.h"
 #include "unit_test.h"
@@ -398,6 +402,57 @@ void cidr_v4_netmask(void**) {
     CHECK(v6 && v6->had_host_bits() && v6->contains(ip("2001:db8:ffff::9")), "of(): host bits masked");
 }
 
+// IpAddress::parse reads IPv4 without inet_pton: it must accept exactly
+// what inet_pton(AF_INET) accepts, with the same bytes.
+void v4_parse_is_inet_pton(void**) {
+    std::vector<std::string> cases = {"0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.", ".1.2.3",
+                                      "01.2.3.4", "1.2.3.04", "0.0.0.00", "1..2.3", "1.2.3.4.5", "1234.1.1.1",
+                                      "1.2.3.-4", "+1.2.3.4", "1.2.3.4 ", "999.999.999.999", "10.0.0.1"};
+    // Every string of up to 9 characters over "0125.", and random ones.
+    const char alphabet[] = "0125.";
+    for (int len = 1; len <= 9; ++len) {
+        std::vector<int> idx(static_cast<size_t>(len), 0);
+        for (;;) {
+            std::string t;
+            for (int k : idx) {
+                t += alphabet[k];
+            }
+            cases.push_back(t);
+            int pos = len - 1;
+            while (pos >= 0 && ++idx[static_cast<size_t>(pos)] == 5) {
+                idx[static_cast<size_t>(pos--)] = 0;
+            }
+            if (pos < 0) {
+                break;
+            }
+        }
+    }
+    unsigned seed = 12345;
+    for (int n = 0; n < 200000; ++n) {
+        std::string t;
+        int len = 7 + static_cast<int>((seed = seed * 1103515245u + 12345u) >> 16) % 9;
+        for (int k = 0; k < len; ++k) {
+            seed = seed * 1103515245u + 12345u;
+            t += "0123456789."[(seed >> 16) % 11];
+        }
+        cases.push_back(t);
+    }
+    int disagreements = 0;
+    for (const std::string& t : cases) {
+        unsigned char want[4];
+        bool stock = inet_pton(AF_INET, t.c_str(), want) == 1;
+        auto got = IpAddress::parse(t);
+        bool ours = got && got->is_v4();
+        if (stock != ours || (ours && std::memcmp(got->bytes(), want, 4) != 0)) {
+            if (disagreements++ < 5) {
+                print_error("'%s': inet_pton %s, IpAddress::parse %s\n", t.c_str(), stock ? "accepts" : "refuses",
+                            ours ? "accepts" : "refuses");
+            }
+        }
+    }
+    CHECK(disagreements == 0, "IpAddress::parse and inet_pton agree on every IPv4 string");
+}
+
 }  // namespace
 
 int main() {
@@ -407,6 +462,7 @@ int main() {
         cmocka_unit_test(cidr_parse_valid),   cmocka_unit_test(cidr_parse_invalid),
         cmocka_unit_test(dotted_masks_contiguous), cmocka_unit_test(cidr_contains),
         cmocka_unit_test(cidr_host),          cmocka_unit_test(cidr_v4_netmask),
+        cmocka_unit_test(v4_parse_is_inet_pton),
     };
     unit::apply_filters();
     return cmocka_run_group_tests_name("ip", tests, nullptr, nullptr);

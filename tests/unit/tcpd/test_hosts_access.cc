@@ -198,6 +198,15 @@ Decision evaluate(const tcpd::Policy& p, const tcpd::Request& r, const tcpd::Loo
                                            "', the reference evaluator '" + reference.explanation() + "'");
         CHECK(q->valid() == p.valid() && join(diags) == src->second.diags,
               "compile_and_decide() reports " + join(diags) + " where compile() reports " + src->second.diags);
+        if (p.valid()) {
+            // As on checked stamps: only the lines that can decide are compiled.
+            Diagnostics checked_diags;
+            Decision checked;
+            auto kept = tcpd::Policy::compile_and_decide(src->second.allow, src->second.deny, fake_files(), &checked_diags, r,
+                                             memo, &checked, true);
+            CHECK(checked.same_as(reference), "compile_and_decide(checked) says '" + checked.explanation() +
+                                                  "', the reference evaluator '" + reference.explanation() + "'");
+        }
     }
     return fast;
 }
