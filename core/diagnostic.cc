@@ -50,13 +50,14 @@ std::string Diagnostic::full() const {
     return out;
 }
 
-bool has_errors(const Diagnostics& d) {
+bool has_errors(const Diagnostics& d) { return count_errors(d) != 0; }
+
+size_t count_errors(const Diagnostics& d) {
+    size_t n = 0;
     for (const Diagnostic& x : d) {
-        if (x.severity == Severity::error) {
-            return true;
-        }
+        n += x.severity == Severity::error;
     }
-    return false;
+    return n;
 }
 
 std::string escape_for_log(const std::string& text, size_t max_len) {

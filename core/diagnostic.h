@@ -28,6 +28,7 @@ struct Diagnostic {
 using Diagnostics = std::vector<Diagnostic>;
 
 bool has_errors(const Diagnostics& d);
+size_t count_errors(const Diagnostics& d);
 
 // "error", "warning", "note".
 const char* severity_name(Severity s);

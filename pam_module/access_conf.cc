@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <unordered_map>
 
 namespace ringfence::access {
@@ -109,8 +110,10 @@ public:
 
     // Fills *rule (which may hold an earlier line's rule: every field is
     // set again, storage is reused). Returns false (with a diagnostic) if
-    // the line is not a valid rule.
-    bool compile(Rule* rule);
+    // the line is not a valid rule. origins_only: the permission, time and
+    // origins fields only (the users field is left as it was), for a line
+    // already known to be valid.
+    bool compile(Rule* rule, bool origins_only = false);
 
 private:
     bool error(size_t offset, std::string message, std::string hint = "") {
@@ -502,7 +505,7 @@ bool LineCompiler::compile_list(std::string_view field, bool users, TokenList* o
     return true;
 }
 
-bool LineCompiler::compile(Rule* rule) {
+bool LineCompiler::compile(Rule* rule, bool origins_only) {
     std::string_view s(line_);
     rule->times.reset();
     rule->times_column = 0;
@@ -564,10 +567,10 @@ bool LineCompiler::compile(Rule* rule) {
             }
         }
     }
-    if (!compile_list(users, true, &rule->users) || !compile_list(origins, false, &rule->origins)) {
+    if (!origins_only && !compile_list(users, true, &rule->users)) {
         return false;
     }
-    return true;
+    return compile_list(origins, false, &rule->origins);
 }
 
 // ---- evaluation ----
@@ -671,8 +674,7 @@ public:
         // not match whatever the users field says (no AND unknown is no),
         // so its group lookups would be wasted. Same decision; the trace
         // keeps the order in which the rule reads.
-        if (trace_ == nullptr && origins_need_no_lookup(rule.origins) &&
-            list_matches(rule.origins, false) == Tri::no) {
+        if (trace_ == nullptr && origins_rule_out(rule)) {
             return Tri::no;
         }
         Tri users = list_matches(rule.users, true);
@@ -683,6 +685,13 @@ public:
             return Tri::no;
         }
         return tri_and(users, list_matches(rule.origins, false));
+    }
+
+    // True when the rule's origins, compared without asking anyone, do not
+    // match the request: then the rule does not match, whatever its users
+    // and time fields say. Reads only rule.origins.
+    bool origins_rule_out(const Rule& rule) {
+        return origins_need_no_lookup(rule.origins) && list_matches(rule.origins, false) == Tri::no;
     }
 
 private:
@@ -1124,18 +1133,19 @@ std::shared_ptr<const Policy> Policy::compile(const std::vector<core::ConfigText
 
 std::shared_ptr<const Policy> Policy::compile_buffers(std::vector<core::ConfigBuffer>&& files, const ParseOptions& options,
                                               Diagnostics* diags) {
-    return compile_impl(std::move(files), options, diags, nullptr, nullptr, nullptr);
+    return compile_impl(std::move(files), options, diags, nullptr, nullptr, nullptr, false);
 }
 
 std::shared_ptr<const Policy> Policy::compile_and_decide(std::vector<core::ConfigBuffer>&& files,
                                                          const ParseOptions& options, Diagnostics* diags,
-                                                         const Request& request, Environment& env, Decision* decision) {
-    return compile_impl(std::move(files), options, diags, &request, &env, decision);
+                                                         const Request& request, Environment& env, Decision* decision,
+                                                         bool checked) {
+    return compile_impl(std::move(files), options, diags, &request, &env, decision, checked);
 }
 
 std::shared_ptr<const Policy> Policy::compile_impl(std::vector<core::ConfigBuffer>&& files, const ParseOptions& options,
                                                    Diagnostics* diags, const Request* request, Environment* env,
-                                                   Decision* decision) {
+                                                   Decision* decision, bool checked) {
     auto policy = std::make_shared<Policy>();
     size_t errors_before = diags->size();
     // Evaluation goes along while every line so far is valid and no rule
@@ -1168,42 +1178,66 @@ std::shared_ptr<const Policy> Policy::compile_impl(std::vector<core::ConfigBuffe
         decision->origin = ev->origin().text;
         decision->remote = ev->origin().remote;
     }
-    // Every line is compiled (into one reused Rule, then dropped) here: the
-    // diagnostics, and the validity, are those of the whole text.
+    // The rule just built decides the request, or not (as evaluate()).
     Scratch scratch;
     Rule rule;
+    auto try_decide = [&](const RuleRef& ref) {
+        Tri m = ev->rule_matches(rule);
+        if (m == Tri::no) {
+            return;
+        }
+        evaluating = false;
+        decision->verdict = m == Tri::yes && rule.allow ? Verdict::allow : Verdict::deny;
+        if (m == Tri::unknown) {
+            decision->unresolved_group = ev->unresolved_group();
+        }
+        // The rule as explain and the log show it.
+        auto whole = std::make_unique<Rule>();
+        Diagnostics again;
+        policy->build(ref, &again, whole.get(), &scratch, true);
+        policy->once_rule_ = std::move(whole);
+        decision->rule = policy->once_rule_.get();
+    };
+    // Every line is compiled (into one reused Rule, then dropped) here: the
+    // diagnostics, and the validity, are those of the whole text. Checked
+    // files are known to compile with no error: there a line is compiled
+    // only as far as deciding the request needs (its origins first, since
+    // origins that rule the request out without a lookup end the rule),
+    // and nothing after the deciding rule; every rule's place is still kept.
+    policy->clean_.assign(policy->sources_.size(), false);
     for (size_t f = 0; f < policy->sources_.size(); ++f) {
         const Source& src = policy->sources_[f];
         const std::string& data = src.text;
+        size_t errors_in_file = core::count_errors(*diags);
         size_t start = 0;
         uint32_t line_no = 0;
         while (start < data.size()) {
             ++line_no;
-            size_t nl = data.find('\n', start);
+            const char* nl_p = static_cast<const char*>(std::memchr(data.data() + start, '\n', data.size() - start));
+            size_t nl = nl_p == nullptr ? std::string::npos : static_cast<size_t>(nl_p - data.data());
             size_t end = nl == std::string::npos ? data.size() : nl;
             std::string_view raw(data.data() + start, end - start);
             std::string_view t = trim(raw);
             if (!t.empty() && t.front() != '#') {
                 RuleRef ref{static_cast<uint32_t>(f), line_no, static_cast<uint32_t>(start),
                             static_cast<uint32_t>(end - start)};
-                if (policy->build(ref, diags, &rule, &scratch, false)) {
+                if (checked) {
                     policy->refs_.push_back(ref);
                     if (evaluating) {
-                        Tri m = ev->rule_matches(rule);
-                        if (m != Tri::no) {
-                            // As evaluate().
-                            evaluating = false;
-                            decision->verdict = m == Tri::yes && rule.allow ? Verdict::allow : Verdict::deny;
-                            if (m == Tri::unknown) {
-                                decision->unresolved_group = ev->unresolved_group();
+                        if (!policy->build(ref, diags, &rule, &scratch, false, true)) {
+                            evaluating = false;  // cannot be: the stamp said clean; refused below
+                        } else if (!ev->origins_rule_out(rule)) {
+                            if (policy->build(ref, diags, &rule, &scratch, false)) {
+                                try_decide(ref);
+                            } else {
+                                evaluating = false;
                             }
-                            // The rule as explain and the log show it.
-                            auto whole = std::make_unique<Rule>();
-                            Diagnostics again;
-                            policy->build(ref, &again, whole.get(), &scratch, true);
-                            policy->once_rule_ = std::move(whole);
-                            decision->rule = policy->once_rule_.get();
                         }
+                    }
+                } else if (policy->build(ref, diags, &rule, &scratch, false)) {
+                    policy->refs_.push_back(ref);
+                    if (evaluating) {
+                        try_decide(ref);
                     }
                 } else {
                     evaluating = false;
@@ -1214,13 +1248,15 @@ std::shared_ptr<const Policy> Policy::compile_impl(std::vector<core::ConfigBuffe
             }
             start = nl + 1;
         }
+        policy->clean_[f] = !checked && core::count_errors(*diags) == errors_in_file;
     }
     policy->refs_.shrink_to_fit();
     policy->valid_ = !core::has_errors(Diagnostics(diags->begin() + static_cast<long>(errors_before), diags->end()));
     return policy;
 }
 
-bool Policy::build(const RuleRef& ref, Diagnostics* diags, Rule* out, Scratch* scratch, bool whole) const {
+bool Policy::build(const RuleRef& ref, Diagnostics* diags, Rule* out, Scratch* scratch, bool whole,
+                   bool origins_only) const {
     const Source& src = sources_[ref.source];
     out->line = static_cast<int>(ref.line);
     if (whole) {
@@ -1229,7 +1265,7 @@ bool Policy::build(const RuleRef& ref, Diagnostics* diags, Rule* out, Scratch* s
     }
     std::string_view line(src.text.data() + ref.offset, ref.length);
     LineCompiler lc(src.path, out->line, line, options_, separators_, &scratch->toks, whole, diags);
-    return lc.compile(out);
+    return lc.compile(out, origins_only);
 }
 
 const std::vector<Rule>& Policy::rules() const {

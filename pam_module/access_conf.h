@@ -185,10 +185,19 @@ public:
     // evaluation stops at the first invalid line, so an invalid policy makes
     // no lookups past it. Its rule is a copy owned by the returned policy:
     // compare rules by file and line, not by address.
+    //
+    // checked: every file is known to compile with no error (a checked
+    // stamp, core/checked_stamp.h). Then a rule whose origins rule the
+    // request out without a lookup is not compiled past them, and nothing
+    // is compiled after the deciding rule: the same decision, for less.
     static std::shared_ptr<const Policy> compile_and_decide(std::vector<core::ConfigBuffer>&& files,
                                                             const ParseOptions& options, core::Diagnostics* diags,
                                                             const Request& request, Environment& env,
-                                                            Decision* decision);
+                                                            Decision* decision, bool checked = false);
+    // After compile_and_decide() without `checked`: whether file i (in the
+    // order given) compiled with no error, and its text, for its stamp.
+    bool file_clean(size_t i) const { return i < clean_.size() && clean_[i]; }
+    const std::string& file_text(size_t i) const { return sources_.at(i).text; }
 
     Policy() = default;
     Policy(const Policy&) = delete;
@@ -208,12 +217,15 @@ private:
     };
     static std::shared_ptr<const Policy> compile_impl(std::vector<core::ConfigBuffer>&& files,
                                                       const ParseOptions& options, core::Diagnostics* diags,
-                                                      const Request* request, Environment* env, Decision* decision);
+                                                      const Request* request, Environment* env, Decision* decision,
+                                                      bool checked);
     struct Scratch;  // the compiler's working space, reused from rule to rule
     // Builds one rule into *out, which may hold another: its storage is
     // reused. whole: also file, source and the lists' text (for explain,
     // lint and the log); evaluation needs none of them.
-    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out, Scratch* scratch, bool whole) const;
+    // origins_only: see LineCompiler::compile().
+    bool build(const RuleRef& ref, core::Diagnostics* diags, Rule* out, Scratch* scratch, bool whole,
+               bool origins_only = false) const;
 
     std::vector<Source> sources_;
     std::vector<RuleRef> refs_;
@@ -224,6 +236,7 @@ private:
     mutable std::once_flag built_;
     mutable std::vector<Rule> rules_;
     std::unique_ptr<Rule> once_rule_;  // compile_and_decide()'s deciding rule
+    std::vector<bool> clean_;          // per file: compiled whole with no error
 };
 
 // The files a policy is made of: the main file, then (when use_dropins) the

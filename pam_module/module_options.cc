@@ -3,6 +3,8 @@
 // programs that check what it would do.
 #include "pam_module/module_options.h"
 
+#include "core/checked_stamp.h"
+
 namespace ringfence::access {
 
 namespace {
@@ -58,6 +60,20 @@ ModuleOptions parse_module_options(const std::vector<std::string>& words) {
     return c;
 }
 
+std::string checked_kind(const ParseOptions& p) {
+    auto hex = [](const std::string& s) {
+        static const char digits[] = "0123456789abcdef";
+        std::string out;
+        for (unsigned char c : s) {
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        }
+        return out;
+    };
+    return std::string("access.conf fieldsep=") + hex(p.fieldsep) + " listsep=" + hex(p.listsep) +
+           " nodefgroup=" + (p.nodefgroup ? "1" : "0") + " atgroup=" + (p.atgroup ? "1" : "0");
+}
+
 namespace {
 
 LoadedPolicy load(const ModuleOptions& options, const std::string& dropin_dir, const Request* request,
@@ -66,14 +82,30 @@ LoadedPolicy load(const ModuleOptions& options, const std::string& dropin_dir, c
     out.source = read_policy_buffers(options.accessfile, !options.accessfile_given, dropin_dir);
     out.diags = out.source.diags;
     out.main_missing = out.source.buffers.empty() || out.source.buffers.front().path != options.accessfile;
-    if (out.source.ok) {
+    if (out.source.ok && request != nullptr) {
+        // A decision on checked files compiles only what it needs; one on
+        // files without stamps checks them whole and, as root, stamps the
+        // clean ones for the next process.
+        core::CheckedStamps stamps(checked_kind(options.parse));
+        std::vector<std::pair<std::string, core::FileStamp>> files;
+        bool checked = stamps.enabled();
+        for (const core::ConfigBuffer& b : out.source.buffers) {
+            files.emplace_back(b.path, b.stamp);
+            checked = checked && stamps.passed(b.path, b.stamp, b.data);
+        }
+        out.policy = Policy::compile_and_decide(std::move(out.source.buffers), options.parse, &out.diags, *request,
+                                                *env, decision, checked);
+        out.decided_on_stamps = checked;
+        for (size_t i = 0; !checked && stamps.enabled() && i < files.size(); ++i) {
+            if (out.policy->file_clean(i)) {
+                stamps.record(files[i].first, files[i].second, out.policy->file_text(i));
+            }
+        }
+    } else if (out.source.ok) {
         // The policy takes the text over: no second copy stays behind.
-        out.policy = request != nullptr ? Policy::compile_and_decide(std::move(out.source.buffers), options.parse,
-                                                                     &out.diags, *request, *env, decision)
-                                        : Policy::compile_buffers(std::move(out.source.buffers), options.parse,
-                                                                  &out.diags);
-        out.source.buffers.clear();
+        out.policy = Policy::compile_buffers(std::move(out.source.buffers), options.parse, &out.diags);
     }
+    out.source.buffers.clear();
     return out;
 }
 

@@ -43,10 +43,17 @@ struct LoadedPolicy {
     std::shared_ptr<const Policy> policy;  // null if a file could not be read safely
     core::Diagnostics diags;               // reading, then compiling
     bool main_missing = false;             // the main file does not exist
+    bool decided_on_stamps = false;        // every file had a checked stamp
 };
+
+// The name of the access.conf check in a checked stamp (core/checked_stamp.h):
+// the options that change how a file compiles are part of it.
+std::string checked_kind(const ParseOptions& parse);
 LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir = kDropinDir);
 // The same, deciding `request` in the same pass (Policy::compile_and_decide):
-// *decision is meaningful only when the returned policy is valid.
+// *decision is meaningful only when the returned policy is valid. When every
+// file has a checked stamp, only what the decision needs is compiled; else
+// every file that compiled with no error is stamped (when root).
 LoadedPolicy load_policy_and_decide(const ModuleOptions& options, const std::string& dropin_dir,
                                     const Request& request, Environment& env, Decision* decision);
 

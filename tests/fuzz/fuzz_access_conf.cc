@@ -105,6 +105,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 std::abort();  // explain must decide exactly as the module
             }
             (void)access::format_explanation(e);
+            // One pass, whole and as on checked stamps: the same decision.
+            for (bool checked : {false, true}) {
+                std::vector<core::ConfigBuffer> bufs(1);
+                bufs[0].path = file.path;
+                for (const std::string& line : file.lines) {
+                    bufs[0].data += line + "\n";
+                }
+                core::Diagnostics once_diags;
+                access::Decision once;
+                auto kept = access::Policy::compile_and_decide(std::move(bufs), opt, &once_diags, req, env, &once,
+                                                               checked);
+                if (!kept->valid() || once.verdict != d.verdict || (once.rule == nullptr) != (d.rule == nullptr) ||
+                    (once.rule != nullptr && once.rule->location() != d.rule->location()) ||
+                    once.unresolved_group != d.unresolved_group) {
+                    std::abort();  // a fresh process must decide exactly as evaluate()
+                }
+            }
         }
     }
     for (const auto& d : access::lint(*policy, env)) {

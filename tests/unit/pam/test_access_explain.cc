@@ -582,6 +582,28 @@ void explain_decides_as_evaluate(void**) {
             CHECK_INT(w4.id.group_list_calls, w1.id.group_list_calls, row);
             CHECK_INT(w4.id.netgroup_calls.size(), w1.id.netgroup_calls.size(), row);
             CHECK(w4.dns.queried == w1.dns.queried, row);
+            // As on checked stamps (the file known clean): only what the
+            // decision needs is compiled; the same decision and lookups.
+            World w5;
+            ringfence::core::UserInfo u5;
+            Request r5 = request(w5, a, &u5);
+            Environment env5{w5.id, w5.dns};
+            Diagnostics diags5;
+            Decision checked;
+            std::vector<ringfence::core::ConfigBuffer> bufs5(1);
+            bufs5[0].path = "access.conf";
+            bufs5[0].data = text;
+            auto lean = Policy::compile_and_decide(std::move(bufs5), options, &diags5, r5, env5, &checked, true);
+            CHECK(lean->valid() && lean->rule_count() == fresh->rule_count(), row);
+            CHECK(checked.verdict == d.verdict,
+                  row + "\nchecked: " + checked.explanation() + "\nevaluate: " + d.explanation());
+            CHECK((checked.rule == nullptr) == (d.rule == nullptr), row);
+            if (checked.rule != nullptr && d.rule != nullptr) {
+                CHECK_STR(checked.rule->location(), d.rule->location(), row);
+            }
+            CHECK_STR(checked.unresolved_group, d.unresolved_group, row);
+            CHECK(w5.id.group_calls == w1.id.group_calls, row);
+            CHECK(w5.dns.queried == w1.dns.queried, row);
             // The text ends with the verdict.
             std::string shown = ringfence::access::format_explanation(e);
             CHECK(unit::contains(shown, "verdict: " + d.explanation() + "\n"), row + "\n" + shown);
