@@ -90,6 +90,16 @@ int run_lint(const Context& ctx, const LintOptions& options) {
             add(&all, access::lint(*ap->policy, env, lo));
             layers.access = ap->policy.get();
         }
+        if (!ctx.has_root() && ap->policy) {
+            // This machine's files: the clean ones get their checked stamps,
+            // so that the module need not check them whole at the next login
+            // (where it may not write them itself, under SELinux).
+            std::vector<std::pair<std::string, core::FileStamp>> files;
+            for (const core::ConfigText& f : ap->source.files) {
+                files.emplace_back(f.path, f.stamp);
+            }
+            access::record_checked_stamps(*ap->policy, files, m.parse);
+        }
     }
 
     // hosts.allow / hosts.deny.
@@ -104,6 +114,9 @@ int run_lint(const Context& ctx, const LintOptions& options) {
         add(&all, tcpd::lint(*hosts->policy, hosts->allow, hosts->deny, to));
         if (hosts->valid()) {
             layers.hosts = hosts->policy.get();
+        }
+        if (!ctx.has_root()) {
+            hosts->policy->record_checked_stamps(hosts->allow, hosts->deny);
         }
     }
 

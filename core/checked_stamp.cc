@@ -164,11 +164,17 @@ bool CheckedStamps::record(const std::string& path, const FileStamp& stamp, std:
     if (dir.get() < 0 || ::fstat(dir.get(), &st) != 0 || !trusted(st)) {
         return false;
     }
+    std::string bytes = expected(path, stamp, content);
+    if (bytes.size() > kMaxStampBytes) {
+        return false;  // passed() would never believe it (a very long path)
+    }
+    if (passed(path, stamp, content)) {
+        return true;  // already there: no write (one file may be stamped while another is not)
+    }
     NewFileAttrs attrs;
     attrs.mode = 0644;
     std::string error;
-    return replace_file_at(dir.get(), name_for(path), expected(path, stamp, content), attrs,
-                           dir_ + "/" + name_for(path), &error) == 0;
+    return replace_file_at(dir.get(), name_for(path), bytes, attrs, dir_ + "/" + name_for(path), &error) == 0;
 }
 
 }  // namespace ringfence::core

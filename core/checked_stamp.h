@@ -49,9 +49,10 @@ public:
     // this file stamp, passed the check.
     bool passed(const std::string& path, const FileStamp& stamp, std::string_view content) const;
 
-    // Records that the content passed. Best effort: false (and nothing
-    // written) when this process is not root, the directory is untrusted
-    // or cannot be made, or the write fails.
+    // Records that the content passed (writing nothing when its stamp is
+    // already there). Best effort: false (and nothing written) when this
+    // process is not root, the directory is untrusted or cannot be made,
+    // the stamp would be too long to be believed, or the write fails.
     bool record(const std::string& path, const FileStamp& stamp, std::string_view content) const;
 
     // The stamp's file name in the directory (for tests and the man pages).

@@ -74,6 +74,18 @@ std::string checked_kind(const ParseOptions& p) {
            " nodefgroup=" + (p.nodefgroup ? "1" : "0") + " atgroup=" + (p.atgroup ? "1" : "0");
 }
 
+int record_checked_stamps(const Policy& policy, const std::vector<std::pair<std::string, core::FileStamp>>& files,
+                          const ParseOptions& parse) {
+    core::CheckedStamps stamps(checked_kind(parse));
+    int written = 0;
+    for (size_t i = 0; stamps.enabled() && i < files.size() && i < policy.file_count(); ++i) {
+        if (policy.file_clean(i)) {
+            written += stamps.record(files[i].first, files[i].second, policy.file_text(i));
+        }
+    }
+    return written;
+}
+
 namespace {
 
 LoadedPolicy load(const ModuleOptions& options, const std::string& dropin_dir, const Request* request,
@@ -96,10 +108,8 @@ LoadedPolicy load(const ModuleOptions& options, const std::string& dropin_dir, c
         out.policy = Policy::compile_and_decide(std::move(out.source.buffers), options.parse, &out.diags, *request,
                                                 *env, decision, checked);
         out.decided_on_stamps = checked;
-        for (size_t i = 0; !checked && stamps.enabled() && i < files.size(); ++i) {
-            if (out.policy->file_clean(i)) {
-                stamps.record(files[i].first, files[i].second, out.policy->file_text(i));
-            }
+        if (!checked) {
+            record_checked_stamps(*out.policy, files, options.parse);
         }
     } else if (out.source.ok) {
         // The policy takes the text over: no second copy stays behind.

@@ -49,6 +49,11 @@ struct LoadedPolicy {
 // The name of the access.conf check in a checked stamp (core/checked_stamp.h):
 // the options that change how a file compiles are part of it.
 std::string checked_kind(const ParseOptions& parse);
+// Writes the checked stamp of each of `files` (path and stamp, in the order
+// the policy was compiled from) that compiled with no error (only as root).
+// Returns how many were written.
+int record_checked_stamps(const Policy& policy, const std::vector<std::pair<std::string, core::FileStamp>>& files,
+                          const ParseOptions& parse);
 LoadedPolicy load_policy(const ModuleOptions& options, const std::string& dropin_dir = kDropinDir);
 // The same, deciding `request` in the same pass (Policy::compile_and_decide):
 // *decision is meaningful only when the returned policy is valid. When every

@@ -341,8 +341,13 @@ private:
     bool checked_ = false;  // decided on checked stamps
 
 public:
-    // Whether load_and_decide() decided on checked stamps (tests, -v).
+    // Whether load_and_decide() decided on checked stamps (for tests).
     bool decided_on_stamps() const { return checked_; }
+    // After compile() or compile_and_decide() (not on stamps) of these
+    // files: writes the checked stamp of each that compiled with no error
+    // and names no pattern file (only as root; see core/checked_stamp.h).
+    // Returns how many were written.
+    int record_checked_stamps(const HostsFile& allow, const HostsFile& deny) const;
 };
 
 // The name of hosts_access's check in a checked stamp.

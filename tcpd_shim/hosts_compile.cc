@@ -715,12 +715,18 @@ std::shared_ptr<const Policy> Policy::compile(const HostsFile& allow, const Host
                                               const CompileOptions& options, Diagnostics* diags) {
     auto policy = std::shared_ptr<Policy>(new Policy());
     Compiler compiler(options, diags, &policy->inputs_);
+    int i = 0;
     for (const auto& [file, kind] : {std::pair{&allow, FileKind::allow}, std::pair{&deny, FileKind::deny}}) {
+        int errors_before = compiler.errors();
+        size_t inputs_before = policy->inputs_.size();
         compiler.compile_file(*file, kind, [&, file = file](Rule& rule, std::string_view source) {
             rule.file = file->path;
             rule.source = std::string(source);
             policy->rules_.push_back(std::move(rule));
         });
+        // Clean: no error, and its inputs are the file alone (no pattern file).
+        policy->clean_[i++] = compiler.errors() == errors_before &&
+                              policy->inputs_.size() == inputs_before + 1 && !file->read_error;
     }
     policy->fast_ = build_fast_index(policy->rules_);
     policy->valid_ = compiler.ok();
@@ -791,14 +797,21 @@ std::shared_ptr<const Policy> Policy::load_and_decide(const std::string& allow_p
     };
     bool checked = stamps.enabled() && passed(allow) && passed(deny);
     auto policy = compile_and_decide(allow, deny, CompileOptions(), diags, request, lookups, decision, checked);
-    if (!checked && stamps.enabled()) {
-        for (const auto& [file, clean] : {std::pair{&allow, policy->clean_[0]}, std::pair{&deny, policy->clean_[1]}}) {
-            if (clean && file->exists) {
-                stamps.record(file->path, file->stamp, file->content);
-            }
-        }
+    if (!checked) {
+        policy->record_checked_stamps(allow, deny);
     }
     return policy;
+}
+
+int Policy::record_checked_stamps(const HostsFile& allow, const HostsFile& deny) const {
+    core::CheckedStamps stamps(kCheckedKind);
+    int written = 0;
+    for (const auto& [file, clean] : {std::pair{&allow, clean_[0]}, std::pair{&deny, clean_[1]}}) {
+        if (clean && file->exists && !checked_) {
+            written += stamps.record(file->path, file->stamp, file->content);
+        }
+    }
+    return written;
 }
 
 }  // namespace ringfence::tcpd
