@@ -509,6 +509,23 @@ def run(args, env, seed):
     if "stock" not in results or "ours" not in results:
         rftest.log("FAIL: a harness run did not finish")
         return 1
+    # Again, in a new process: as root the first run stamped every clean
+    # file (RINGFENCE_CHECKED_DIR), so each file's first decision is now
+    # made on checked stamps, compiling only what it needs. Same answers.
+    run("ours-again", ours_lines)
+    stamped = os.environ.get("RINGFENCE_CHECKED_DIR", "")
+    if os.geteuid() == 0 and stamped and stamped != "off":
+        names = os.listdir(stamped) if os.path.isdir(stamped) else []
+        if not names:
+            rftest.log("FAIL: no checked stamp was written to %s" % stamped)
+            return 1
+    again = [(k, a, b) for k, (a, b) in enumerate(zip(results["ours"], results.get("ours-again", [])))
+             if a != b]
+    if "ours-again" not in results or len(results["ours-again"]) != len(results["ours"]) or again:
+        for k, a, b in again[:5]:
+            rftest.log("ON STAMPS DIFFERENT: decision %d: %s, then on checked stamps %s" % (k, a, b))
+        rftest.log("FAIL: decisions on checked stamps differ from the first ones (%d)" % len(again))
+        return 1
 
     failures = []
     k = 0

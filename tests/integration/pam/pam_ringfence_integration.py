@@ -718,6 +718,74 @@ def t_fresh_memory(w, c):
            extra_kb * 1024 < 4 * sizes[100000], "%d KB more for a %d KB file" % (extra_kb, sizes[100000] // 1024))
 
 
+def t_checked_stamps(w, c):
+    """Checked stamps: a fresh process stamps the clean file, the next
+    decides on the stamp with the same answers and log lines, and a
+    same-size edit that breaks the file is refused, whatever its stamp."""
+    stamps = w.path("checked-stamps")
+    os.makedirs(stamps, exist_ok=True)
+    os.chmod(stamps, 0o755)
+
+    def fresh(svc, user, rhost, where):
+        h = rftest.Harness(w.env, {"RINGFENCE_CHECKED_DIR": where})
+        try:
+            return h.ask(rftest.request_line(svc, "sshd", user, rhost, None))
+        finally:
+            h.close()
+
+    conf = write(w.path("stamped.conf"), "+ : dave : 10.0.0.0/8\n- : ALL : ALL\n")
+    svc = w.service(w.env.ours, ["accessfile=" + conf])
+    c.eq("first decision (no stamp yet): dave allowed from 10/8", fresh(svc, "dave", "10.1.2.3", stamps), S)
+    names = os.listdir(stamps)
+    c.eq("one stamp written for the clean file", len(names), 1)
+    stamp = os.path.join(stamps, names[0]) if names else None
+    if stamp:
+        text = open(stamp).read()
+        c.true("the stamp names the file and the options", "file %s\n" % conf in text and
+               "check access.conf fieldsep=3a listsep=2c2009 nodefgroup=0 atgroup=0\n" in text, repr(text))
+        st = os.stat(stamp)
+        c.true("the stamp is root's, 0644", st.st_uid == 0 and (st.st_mode & 0o777) == 0o644, oct(st.st_mode))
+        inode = st.st_ino
+    w.sink.drain(0)
+    c.eq("on the stamp: dave allowed from 10/8", fresh(svc, "dave", "10.1.2.3", stamps), S)
+    c.eq("on the stamp: dave refused from 192.0.2.9", fresh(svc, "dave", "192.0.2.9", stamps), D)
+    on_stamp = w.logs()
+    c.eq("without stamps: dave refused from 192.0.2.9", fresh(svc, "dave", "192.0.2.9", "off"), D)
+    off = w.logs()
+    strip = lambda ms: [m[m.index("pam_ringfence("):] for m in ms]  # noqa: E731
+    c.eq("the same denial line on the stamp as without stamps", strip(on_stamp), strip(off))
+    if stamp:
+        c.eq("the stamp was believed, not written again", os.stat(stamp).st_ino, inode)
+    # The same size, the same inode, the old modification time: only the
+    # content differs. The stamp must not be believed: the file is invalid.
+    before = os.stat(conf)
+    with open(conf, "r+") as f:
+        f.seek(len("+ : dave : 10.0.0.0/8\n"))
+        f.write("*")
+    os.utime(conf, ns=(before.st_atime_ns, before.st_mtime_ns))
+    c.eq("edited in place, same size and mtime", (os.stat(conf).st_size, os.stat(conf).st_ino),
+         (before.st_size, before.st_ino))
+    w.sink.drain(0)
+    c.eq("an invalid file under an old stamp: dave refused", fresh(svc, "dave", "10.1.2.3", stamps), D)
+    c.true("the error is logged with file:line", any(conf + ":2:" in m for m in w.logs()))
+    c.eq("no stamp for the invalid file", sorted(os.listdir(stamps)), sorted(names))
+    # An edit within one clock tick keeps even the change time: a stamp that
+    # says so about the new file in every field but the content's hash (as
+    # root wrote it for the old content) must not be believed either.
+    if stamp:
+        now = os.stat(conf)
+        fields = {"dev": "dev %d ino %d size %d" % (now.st_dev, now.st_ino, now.st_size),
+                  "mtime": "mtime %d ctime %d" % (now.st_mtime_ns, now.st_ctime_ns),
+                  "mode": "mode %d uid %d" % (now.st_mode, now.st_uid)}
+        lines = [fields.get(l.split(" ")[0], l) for l in text.split("\n")]
+        with open(stamp, "w") as f:
+            f.write("\n".join(lines))
+        os.chmod(stamp, 0o644)
+        w.sink.drain(0)
+        c.eq("a stamp with every field but the hash: dave still refused", fresh(svc, "dave", "10.1.2.3", stamps), D)
+        c.true("... and the error logged", any(conf + ":2:" in m for m in w.logs()))
+
+
 SECTIONS = [
     ("recipe", t_recipe),
     ("user_unknown", t_user_unknown),
@@ -733,6 +801,7 @@ SECTIONS = [
     ("deliberate", t_deliberate),
     ("stock_syntax", t_stock_syntax),
     ("fresh_memory", t_fresh_memory),
+    ("checked_stamps", t_checked_stamps),
 ]
 
 
