@@ -33,8 +33,9 @@ import sys
 import subprocess
 import tempfile
 
-PASSED = 0
-FAILED = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cli"))
+import clitest  # noqa: E402
+from clitest import check  # noqa: E402
 
 ALLOW = """\
 # the admin network; one host for ftp, with exceptions
@@ -71,18 +72,6 @@ REQUESTS = [
     ["--addr", "198.51.100.3", "nrpe"],                        # after EXCEPT: allow:7
     ["--addr", "198.51.100.3", "vsftpd"],                      # not ALL EXCEPT vsftpd: allow:3
 ]
-
-
-def check(cond, what, detail=""):
-    global PASSED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED.append(what)
-        print("FAIL " + what)
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
-    return cond
 
 
 # core::content_hash, bit for bit: a forged stamp must be exact but for
@@ -451,8 +440,7 @@ def main():
         test_pattern_file(tcpdmatch, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print("%d checks passed, %d failed" % (PASSED, len(FAILED)))
-    return 1 if FAILED else 0
+    return clitest.summary()
 
 
 if __name__ == "__main__":
