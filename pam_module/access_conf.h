@@ -194,8 +194,8 @@ public:
                                                             const ParseOptions& options, core::Diagnostics* diags,
                                                             const Request& request, Environment& env,
                                                             Decision* decision, bool checked = false);
-    // After compile_and_decide() without `checked`: whether file i (in the
-    // order given) compiled with no error, and its text, for its stamp.
+    // Whether file i (in the order given) compiled whole with no error
+    // (never true when decided on stamps), and its text: for its stamp.
     bool file_clean(size_t i) const { return i < clean_.size() && clean_[i]; }
     const std::string& file_text(size_t i) const { return sources_.at(i).text; }
 
