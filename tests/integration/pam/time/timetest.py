@@ -137,7 +137,8 @@ class Bench(object):
 
     def environment(self, zone, stamp_file):
         env = {}
-        for k in ("PATH", "LANG", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "TMPDIR"):
+        for k in ("PATH", "LANG", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "TMPDIR",
+                  "RINGFENCE_CHECKED_DIR"):
             if k in os.environ:
                 env[k] = os.environ[k]
         preload = [self.args.faketime, self.args.nss_wrapper]
