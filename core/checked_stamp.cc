@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -93,7 +92,10 @@ std::string CheckedStamps::name_for(const std::string& path) const {
     // A readable part for the admin who lists the directory, then the key.
     std::string shown;
     for (char ch : base.substr(0, 40)) {
-        shown += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_') ? ch : '_';
+        // ASCII only, whatever the locale: every process must find the same name.
+        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                     ch == '-' || ch == '_';
+        shown += plain ? ch : '_';
     }
     if (shown.empty() || shown[0] == '.') {
         shown.insert(0, "f");
