@@ -485,6 +485,7 @@ bool Compiler::compile_options(const Ctx& c, std::string_view text, size_t off) 
 // of a long file.
 bool daemons_certainly_miss(std::string_view text, std::string_view daemon) {
     size_t i = 0;
+    bool any = false;
     while (i < text.size() && text[i] != ':') {
         while (i < text.size() && is_list_sep(text[i])) {
             ++i;
@@ -505,15 +506,16 @@ bool daemons_certainly_miss(std::string_view text, std::string_view daemon) {
             continue;
         }
         if (iequals(tok, "EXCEPT")) {
-            return true;  // part 0 had no candidate (an empty part 0 is an error, not here)
+            return any;  // part 0 had no candidate (an empty one is an error: left to the compiler)
         }
+        any = true;
         char first = tok.front();
         if (!plain || (same && tok.size() == daemon.size()) || first == '.' || tok.back() == '.' || first == '+' ||
             (first >= '0' && first <= '9') || iequals(tok, "ALL") || iequals(tok, "KNOWN")) {
             return false;
         }
     }
-    return i < text.size();  // no ':' at all: an error line, not here
+    return any && i < text.size();  // no daemon, or no ':' at all: an error, left to the compiler
 }
 
 bool Compiler::compile_line(const LogicalLine& ll, const Locator& loc, Rule* rule) {
