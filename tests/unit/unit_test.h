@@ -13,7 +13,13 @@ extern "C" {
 #include <cmocka.h>
 }
 
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -76,6 +82,52 @@ inline std::vector<std::string> split_lines(const std::string& text) {
         start = nl + 1;
     }
     return lines;
+}
+
+// A private temporary directory ($TMPDIR or /tmp) for a test's setup;
+// "" (with the reason printed) when it cannot be made. remove_tree() is for
+// the teardown: cmocka leaves a failing test by longjmp, so destructors in
+// the test body would not run.
+inline std::string make_temp_dir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ringfence-unit-XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (mkdtemp(buf.data()) == nullptr) {
+        print_error("mkdtemp(%s): %s\n", templ.c_str(), std::strerror(errno));
+        return "";
+    }
+    return buf.data();
+}
+
+inline void remove_tree(const std::string& path) {
+    nftw(
+        path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
+}
+
+// For cmocka_unit_test_setup_teardown(test, unit::setup_temp_dir,
+// unit::teardown_temp_dir): *state is a TempDir made for the test.
+struct TempDir {
+    std::string path;
+};
+
+inline int setup_temp_dir(void** state) {
+    std::string path = make_temp_dir();
+    if (path.empty()) {
+        return -1;
+    }
+    *state = new TempDir{path};
+    return 0;
+}
+
+inline int teardown_temp_dir(void** state) {
+    auto* d = static_cast<TempDir*>(*state);
+    if (d != nullptr) {
+        remove_tree(d->path);
+        delete d;
+    }
+    return 0;
 }
 
 }  // namespace unit

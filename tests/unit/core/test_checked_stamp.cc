@@ -53,15 +53,11 @@ int setup_dir(void** state) {
         print_error("not root: the owner and uid tests cannot run\n");
         return -1;
     }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ringfence-unit-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-        print_error("mkdtemp(%s): %s\n", templ.c_str(), std::strerror(errno));
+    std::string path = unit::make_temp_dir();
+    if (path.empty()) {
         return -1;
     }
-    auto* d = new TempDir{buf.data(), std::string(buf.data()) + "/checked"};
+    auto* d = new TempDir{path, path + "/checked"};
     *state = d;
     if (::mkdir(d->checked.c_str(), 0755) != 0 || ::chmod(d->checked.c_str(), 0755) != 0 ||
         ::chmod(d->path.c_str(), 0755) != 0) {
@@ -71,12 +67,10 @@ int setup_dir(void** state) {
     return 0;
 }
 
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-
 int teardown_dir(void** state) {
     auto* d = static_cast<TempDir*>(*state);
     if (d != nullptr) {
-        nftw(d->path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        unit::remove_tree(d->path);
         delete d;
     }
     return 0;

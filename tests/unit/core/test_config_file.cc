@@ -23,31 +23,9 @@ using ringfence::core::ReadStatus;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-};
-
-int setup_dir(void** state) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ringfence-unit-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-        print_error("mkdtemp(%s): %s\n", templ.c_str(), std::strerror(errno));
-        return -1;
-    }
-    *state = new TempDir{buf.data()};
-    return 0;
-}
-
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-
-int teardown_dir(void** state) {
-    auto* d = static_cast<TempDir*>(*state);
-    nftw(d->path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    delete d;
-    return 0;
-}
+using unit::TempDir;
+constexpr auto setup_dir = unit::setup_temp_dir;
+constexpr auto teardown_dir = unit::teardown_temp_dir;
 
 const std::string& dir(void** state) { return static_cast<TempDir*>(*state)->path; }
 

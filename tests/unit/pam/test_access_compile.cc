@@ -450,34 +450,10 @@ void crlf_lines(void**) {
     CHECK_STR(policy->rules()[1].times->text(), "SaSu", "time field before CR");
 }
 
-// A private temporary directory per test, removed by the teardown even when
-// the test fails (cmocka leaves a failing test by longjmp, so destructors in
-// the test body would not run).
-struct TempDir {
-    std::string path;
-};
-
-int setup_dir(void** state) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ringfence-unit-XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-        print_error("mkdtemp(%s): %s\n", templ.c_str(), std::strerror(errno));
-        return -1;
-    }
-    *state = new TempDir{buf.data()};
-    return 0;
-}
-
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-
-int teardown_dir(void** state) {
-    auto* d = static_cast<TempDir*>(*state);
-    nftw(d->path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    delete d;
-    return 0;
-}
+// A private temporary directory per test (unit_test.h).
+using unit::TempDir;
+constexpr auto setup_dir = unit::setup_temp_dir;
+constexpr auto teardown_dir = unit::teardown_temp_dir;
 
 void write_file(const std::string& path, const std::string& content) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
