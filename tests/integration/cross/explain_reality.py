@@ -36,8 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "firewall"))
 import fwnet  # noqa: E402
 
-PASSED = 0
-FAILED = []
+sys.path.insert(0, os.path.join(HERE, "..", "..", "cli"))
+import clitest  # noqa: E402
+from clitest import check, write  # noqa: E402
 
 HOST = {"mgmt": "10.20.0.1", "other": "10.9.0.1", "bad": "203.0.113.1"}
 CLIENT = {"mgmt": "10.20.0.5", "other": "10.9.0.5", "bad": "203.0.113.9"}
@@ -59,25 +60,6 @@ ACCESS_POOL = [
     "- : root : {bad}",
     "+ : badadmin : {mgmt} : Wk0800-1800",
 ]
-
-
-def check(cond, what, detail=""):
-    global PASSED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED.append(what)
-        print("FAIL " + what)
-        if detail:
-            print("     " + detail.replace("\n", "\n     "))
-    return cond
-
-
-def write(path, text, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, mode)
 
 
 def gen_policy(rng):
@@ -246,8 +228,7 @@ def main():
               "every layer stopped some request for real, and some got through", str(layers_seen))
     finally:
         w.close()
-    print("%d passed, %d failed" % (PASSED, len(FAILED)))
-    return 1 if FAILED else 0
+    return clitest.summary()
 
 
 if __name__ == "__main__":
