@@ -5,7 +5,9 @@ layer configured for the management network 10.20.0.0/24), then one tree per
 planted mistake, each of which must be reported with the lines of both
 layers, and must be absent from the clean tree. Also the per-layer errors
 (a broken access.conf, a broken firewall.conf), the JSON form and the exit
-statuses (0 clean, 1 errors, 5 warnings only, 2 usage).
+statuses (0 clean, 1 errors, 5 warnings only, 2 usage). As root, lint on
+"this machine" (an overlay /etc in a private mount namespace) writes the
+checked stamps of the clean policy files and of no other.
 
 usage: test_ringfence_lint.py --ringfence BIN
 """
@@ -205,6 +207,61 @@ def test_explain():
         check(p.returncode == 2 and needle in p.stderr, "explain usage: %s" % bad, p.stderr)
 
 
+def live_lint(files, stamps):
+    """`ringfence lint` on "this machine", as root: in a private mount
+    namespace whose /etc is an overlay holding `files` (the host's /etc is
+    untouched), with the checked stamps going to `stamps`. Returns the
+    names of the files stamped (their "file" lines)."""
+    base = tempfile.mkdtemp(prefix="ringfence-live-lint-")
+    try:
+        upper, work = os.path.join(base, "up"), os.path.join(base, "wk")
+        os.makedirs(work)
+        for path, text in files.items():
+            write(upper + path, text)
+        os.makedirs(stamps, exist_ok=True)
+        os.chmod(stamps, 0o755)
+        script = ('mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc && exec "$0" lint')
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, ARGS.ringfence,
+                            upper + "/etc", work], capture_output=True, text=True,
+                           env=dict(os.environ, RINGFENCE_CHECKED_DIR=stamps))
+        named = set()
+        for n in os.listdir(stamps):
+            with open(os.path.join(stamps, n)) as f:
+                named |= {l[5:] for l in f.read().splitlines() if l.startswith("file ")}
+        return p, named
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_live_stamps():
+    """Run as root on the host (no --root), lint stamps the policy files it
+    found clean, and only those; under --root it stamps nothing."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        print("SKIP live lint stamps: needs root and unshare")
+        return
+    base = tempfile.mkdtemp(prefix="ringfence-stamps-")
+    try:
+        clean = {"/etc/security/access.conf": ACCESS, "/etc/hosts.allow": HOSTS_ALLOW, "/etc/hosts.deny": HOSTS_DENY}
+        p, named = live_lint(clean, os.path.join(base, "clean"))
+        want = {"/etc/security/access.conf", "/etc/hosts.allow", "/etc/hosts.deny"}
+        check(want <= named, "live lint: the clean access.conf, hosts.allow and hosts.deny are stamped",
+              "stamped: %s\n%s" % (sorted(named), show(p.returncode, p.stdout, p.stderr)))
+        broken = dict(clean, **{"/etc/hosts.allow": "vmware-hostd 10.20.0.0/24\n"})
+        p, named = live_lint(broken, os.path.join(base, "broken"))
+        check("/etc/hosts.allow" not in named and {"/etc/security/access.conf", "/etc/hosts.deny"} <= named,
+              "live lint: a hosts.allow with an error is not stamped, the clean files are",
+              "stamped: %s\n%s" % (sorted(named), show(p.returncode, p.stdout, p.stderr)))
+        with Tree() as t:
+            stamps = os.path.join(base, "tree")
+            os.makedirs(stamps, mode=0o755)
+            env = dict(os.environ, RINGFENCE_CHECKED_DIR=stamps)
+            p = subprocess.run([ARGS.ringfence, "--root", t.root, "lint"], capture_output=True, text=True, env=env)
+            check(p.returncode == 0 and os.listdir(stamps) == [], "lint --root writes no stamp",
+                  "%s\n%s" % (os.listdir(stamps), show(p.returncode, p.stdout, p.stderr)))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -245,6 +302,7 @@ def main():
         rc, out, err = t.lint()
         check(rc == 1 and "/etc/ringfence/firewall.conf:8:10: error:" in out,
               "a broken firewall.conf: the layer's error, exit 1", show(rc, out, err))
+    test_live_stamps()
     p = subprocess.run([ARGS.ringfence, "lint", "extra"], capture_output=True, text=True)
     check(p.returncode == 2 and "lint takes no argument" in p.stderr, "usage: lint extra", p.stderr)
     p = subprocess.run([ARGS.ringfence, "--nagios", "lint"], capture_output=True, text=True)
