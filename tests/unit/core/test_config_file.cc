@@ -267,6 +267,14 @@ void line_length_limit(void** state) {
         {"short\nshort\n" + std::string(100, 'c') + "\nshort\n", 3},
         {std::string(9, 'a') + "\r\n", 0},   // 10 bytes before the newline
         {std::string(10, 'a') + "\r\n", 1},  // the CR counts
+        // Files longer than the limit, where the lines are proved short one
+        // window of max_line_bytes at a time: every line at the limit, a long
+        // one after several that fill their windows, a long final line.
+        {std::string(10, 'a') + "\n" + std::string(10, 'b') + "\n" + std::string(10, 'c') + "\n", 0},
+        {std::string(10, 'a') + "\n" + std::string(10, 'b'), 0},
+        {std::string(10, 'a') + "\n" + std::string(10, 'b') + "\n" + std::string(11, 'c') + "\nx\n", 3},
+        {"a\n" + std::string(10, 'b') + "\n" + std::string(11, 'c'), 3},
+        {"a\nb\nc\nd\ne\nf\n" + std::string(20, 'g') + "\n", 7},
     };
     int i = 0;
     for (const Row& r : rows) {
